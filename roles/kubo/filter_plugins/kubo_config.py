@@ -1,0 +1,39 @@
+"""Filters that let the kubo role change only the Kubo settings that differ."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MISSING = object()
+
+
+def _lookup(config: Any, dotted_key: str) -> Any:
+    """The value at a dotted key ("Swarm.ConnMgr.HighWater"), as `ipfs config` splits it."""
+    node = config
+    for part in dotted_key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    # Kubo writes empty lists and maps of some settings back as null: same meaning, and
+    # treating them as different would rewrite them on every run.
+    if current is None and wanted in ([], {}):
+        return True
+    return current is not _MISSING and current == wanted
+
+
+def kubo_config_changes(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The dotted keys of `wanted` whose value in the Kubo config `current` differs."""
+    return {
+        key: value for key, value in wanted.items() if not _same(_lookup(current, key), value)
+    }
+
+
+class FilterModule:
+    """Ansible entry point."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"kubo_config_changes": kubo_config_changes}

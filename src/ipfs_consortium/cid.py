@@ -1,0 +1,139 @@
+"""Content identifiers: validate and bring to one canonical text form.
+
+Manifests may spell the same CID in several multibases (or with an ``/ipfs/`` prefix),
+while Kubo's ``pin/ls`` answers in one: CIDv0 as base58btc, CIDv1 as base32. Comparing
+canonical forms is what lets one ``pin/ls`` per run decide what is already pinned.
+"""
+
+import base64
+import binascii
+from collections.abc import Callable
+
+from .errors import CIDError
+
+_BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_INDEX = {c: i for i, c in enumerate(_BASE58_ALPHABET)}
+_BASE36_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_BASE36_INDEX = {c: i for i, c in enumerate(_BASE36_ALPHABET)}
+
+_SHA2_256 = 0x12
+# A sane upper bound: real CIDs are well under 100 characters; a longer string is garbage
+# and not worth decoding.
+_MAX_CID_TEXT = 512
+
+
+def _decode_positional(text: str, index: dict[str, int], base: int, zero: str) -> bytes:
+    """Decode base58/base36 text: big-endian digits, leading zero digits are zero bytes."""
+    number = 0
+    for char in text:
+        digit = index.get(char)
+        if digit is None:
+            raise ValueError(f"character {char!r} is not in the alphabet")
+        number = number * base + digit
+    leading = len(text) - len(text.lstrip(zero))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\x00" * leading + body
+
+
+def b58decode(text: str) -> bytes:
+    return _decode_positional(text, _BASE58_INDEX, 58, "1")
+
+
+def _b32decode(text: str) -> bytes:
+    upper = text.upper().rstrip("=")
+    return base64.b32decode(upper + "=" * (-len(upper) % 8))
+
+
+def _b32encode(data: bytes) -> str:
+    return base64.b32encode(data).decode("ascii").lower().rstrip("=")
+
+
+def _b64decode(text: str, altchars: bytes | None) -> bytes:
+    stripped = text.rstrip("=")
+    return base64.b64decode(stripped + "=" * (-len(stripped) % 4), altchars, validate=True)
+
+
+# Multibase prefix -> decoder. Only the bases a person or tool is likely to use for CIDs.
+_MULTIBASE: dict[str, Callable[[str], bytes]] = {
+    "b": _b32decode,
+    "B": _b32decode,
+    "c": _b32decode,
+    "C": _b32decode,
+    "z": b58decode,
+    "k": lambda t: _decode_positional(t.lower(), _BASE36_INDEX, 36, "0"),
+    "K": lambda t: _decode_positional(t.lower(), _BASE36_INDEX, 36, "0"),
+    "f": binascii.unhexlify,
+    "F": binascii.unhexlify,
+    "m": lambda t: _b64decode(t, None),
+    "M": lambda t: _b64decode(t, None),
+    "u": lambda t: _b64decode(t, b"-_"),
+    "U": lambda t: _b64decode(t, b"-_"),
+}
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = 0
+    for shift in range(0, 63, 7):
+        if pos >= len(data):
+            raise ValueError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+    raise ValueError("varint too long")
+
+
+def _check_multihash(data: bytes, pos: int) -> None:
+    _code, pos = _read_varint(data, pos)
+    length, pos = _read_varint(data, pos)
+    if len(data) - pos != length:
+        raise ValueError(f"multihash says {length} digest bytes, has {len(data) - pos}")
+
+
+def decode_multibase(text: str) -> bytes:
+    """Decode multibase text to bytes; ValueError when it is not valid multibase."""
+    decoder = _MULTIBASE.get(text[:1])
+    if decoder is None:
+        raise ValueError(f"unknown multibase prefix {text[:1]!r}")
+    try:
+        return decoder(text[1:])
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"not valid for its multibase: {exc}") from exc
+
+
+def is_multihash(data: bytes) -> bool:
+    """Whether ``data`` is one whole multihash (a peer ID in binary is one)."""
+    try:
+        _check_multihash(data, 0)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_cid(text: str) -> str:
+    """Return the canonical form of a CID, or raise CIDError saying why it is not one.
+
+    Accepts CIDv0 (``Qm…``), CIDv1 in any common multibase, and an ``/ipfs/`` prefix.
+    """
+    raw = text.removeprefix("/ipfs/")
+    if not raw or len(raw) > _MAX_CID_TEXT or raw != raw.strip():
+        raise CIDError(f"{text[:80]!r} is not a CID")
+    if len(raw) == 46 and raw.startswith("Qm"):
+        try:
+            data = b58decode(raw)
+        except ValueError as exc:
+            raise CIDError(f"{text!r} is not a CID: {exc}") from exc
+        if len(data) != 34 or data[:2] != bytes([_SHA2_256, 32]):
+            raise CIDError(f"{text!r} is not a CID: not a sha2-256 CIDv0")
+        return raw
+    try:
+        data = decode_multibase(raw)
+        version, pos = _read_varint(data, 0)
+        if version != 1:
+            raise ValueError(f"CID version {version} is not supported")
+        _codec, pos = _read_varint(data, pos)
+        _check_multihash(data, pos)
+    except ValueError as exc:
+        raise CIDError(f"{text[:80]!r} is not a CID: {exc}") from exc
+    return "b" + _b32encode(data)

@@ -1,0 +1,154 @@
+"""The ``ipfs-consortium`` command line: sync, publish, status."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from . import __version__
+from .config import DEFAULT_API, Config, load_config, normalize_api
+from .errors import ConfigError, ConsortiumError, KuboUnreachable, LockHeld, ManifestError
+from .publish import publish
+from .report import EXIT_KUBO_DOWN, EXIT_LOCKED, EXIT_OK, EXIT_PEER_FAILED, EXIT_USAGE
+from .status import render_status, status_json
+from .sync import client_for, run_sync
+
+log = logging.getLogger("ipfs_consortium")
+
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}  every peer was synced
+  {EXIT_PEER_FAILED}  some peer failed (it kept its pins); the others were synced
+  {EXIT_USAGE}  configuration or usage error (or a manifest refused by publish)
+  {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
+  {EXIT_LOCKED}  another sync holds the lock on the state directory
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipfs-consortium",
+        description="Mirror the IPFS content that the members of a consortium list.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every pin")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config_help = "config.json path (default: $IPFS_CONSORTIUM_CONFIG, else ./config.json)"
+    state_help = "state directory (default: the config's state_dir)"
+
+    sync = commands.add_parser(
+        "sync", help="pin what every peer lists, release what none lists any more",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    sync.add_argument("--config", type=Path, help=config_help)
+    sync.add_argument("--state-dir", type=Path, help=state_help)
+    sync.add_argument(
+        "--dry-run", action="store_true", help="say what would change; change nothing"
+    )
+    sync.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+    pub = commands.add_parser(
+        "publish", help="validate a manifest directory, add it and publish it to IPNS",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    pub.add_argument("directory", type=Path)
+    pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
+    pub.add_argument(
+        "--api", help=f"Kubo RPC API (default: $IPFS_CONSORTIUM_API, else {DEFAULT_API})"
+    )
+    pub.add_argument("--config", type=Path, help="take the API address and limits from this config")
+    pub.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    status = commands.add_parser("status", help="the last run's result per peer")
+    status.add_argument("--config", type=Path, help=config_help)
+    status.add_argument("--state-dir", type=Path, help=state_help)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _config_path(arg: Path | None) -> Path:
+    if arg is not None:
+        return arg
+    return Path(os.environ.get("IPFS_CONSORTIUM_CONFIG", "config.json"))
+
+
+def _state_dir(arg: Path | None, config: Config) -> Path:
+    return arg if arg is not None else config.state_dir
+
+
+def _sync(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    report = run_sync(config, _state_dir(args.state_dir, config), dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    return report.exit_code
+
+
+def _publish(args: argparse.Namespace) -> int:
+    config = (
+        load_config(args.config)
+        if args.config
+        else Config(peers=(), api=os.environ.get("IPFS_CONSORTIUM_API", DEFAULT_API))
+    )
+    try:
+        api = normalize_api(args.api) if args.api else normalize_api(config.api)
+    except ValueError as exc:
+        raise ConfigError(f"--api {args.api!r} {exc}") from None
+    client = client_for(replace(config, api=api))
+    try:
+        result = publish(client, args.directory, args.key, config.max_manifest_bytes)
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(result.__dict__, indent=2))
+    elif result.changed:
+        print(f"Published {result.root} as /ipns/{result.name}")
+    else:
+        print(f"Unchanged: /ipns/{result.name} already points at {result.root}")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    if args.state_dir is not None:
+        state_dir = args.state_dir
+    else:
+        state_dir = load_config(_config_path(args.config)).state_dir
+    if args.json:
+        print(json.dumps(status_json(state_dir), indent=2))
+    else:
+        print(render_status(state_dir))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True
+    )
+    handlers = {"sync": _sync, "publish": _publish, "status": _status}
+    try:
+        return handlers[args.command](args)
+    except LockHeld as exc:
+        log.warning("%s", exc)
+        return EXIT_LOCKED
+    except KuboUnreachable as exc:
+        log.error("%s", exc)
+        return EXIT_KUBO_DOWN
+    except (ConfigError, ManifestError) as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    except ConsortiumError as exc:
+        log.error("%s", exc)
+        return EXIT_PEER_FAILED
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130

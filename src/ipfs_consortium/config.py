@@ -1,0 +1,239 @@
+"""config.json: load, validate, and turn into typed settings.
+
+The seed's format, ``{"peers": ["<IPNS name>", ...]}``, is valid as it is. Every other key
+is optional; an unknown key or a value of the wrong type is an error naming the key, so
+that a typo never silently falls back to a default.
+"""
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cid import b58decode, is_multihash, parse_cid
+from .errors import CIDError, ConfigError
+
+DEFAULT_API = "http://127.0.0.1:5001"
+DEFAULT_STATE_DIR = (
+    Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "ipfs-consortium"
+)
+_MiB = 1024 * 1024
+
+# A DNSLink name (``example.org``) is a valid IPNS name too; Kubo resolves it.
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
+_PEER_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MULTIADDR_API = re.compile(r"^/(ip4|ip6|dns|dns4|dns6)/([^/]+)/tcp/(\d+)(/http)?$")
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A member whose manifests we mirror."""
+
+    name: str
+    ipns: str
+    max_pins: int
+    max_bytes: int | None
+
+    @property
+    def path(self) -> str:
+        return f"/ipns/{self.ipns}"
+
+
+@dataclass(frozen=True)
+class Config:
+    peers: tuple[Peer, ...]
+    api: str = DEFAULT_API
+    state_dir: Path = DEFAULT_STATE_DIR
+    concurrency: int = 4
+    max_pins: int = 10_000
+    max_bytes: int | None = None
+    max_manifest_bytes: int = 8 * _MiB
+    max_manifest_files: int = 1_000
+    connect_timeout: float = 5.0
+    request_timeout: float = 60.0
+    resolve_timeout: float = 60.0
+    stall_timeout: float = 120.0
+    metrics_file: Path | None = None
+    source: str = field(default="<defaults>", compare=False)
+
+
+def normalize_ipns_name(value: str) -> str:
+    """Return the bare IPNS name (no ``/ipns/``), or raise ValueError saying why not."""
+    name = value.removeprefix("/ipns/")
+    if not name:
+        raise ValueError("is empty")
+    if name.startswith(("Qm", "1")):
+        # Base58 peer IDs: Qm… (sha2-256) and 12D3Koo… (identity multihash).
+        try:
+            if is_multihash(b58decode(name)):
+                return name
+        except ValueError:
+            pass
+    else:
+        try:
+            parse_cid(name)
+            return name
+        except CIDError:
+            pass
+    if _DNS_NAME.match(name):
+        return name
+    raise ValueError("is not a peer ID, an IPNS key or a DNSLink domain")
+
+
+def normalize_api(value: str) -> str:
+    """Accept ``http(s)://host:port`` or a multiaddr like ``/ip4/127.0.0.1/tcp/5001``."""
+    match = _MULTIADDR_API.match(value)
+    if match:
+        proto, host, port = match.group(1), match.group(2), match.group(3)
+        if proto == "ip6":
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+    if re.match(r"^https?://[^/\s]+/?$", value):
+        return value.rstrip("/")
+    raise ValueError("is not an http(s)://host:port URL or a /ip4/…/tcp/… multiaddr")
+
+
+class _Reader:
+    """Reads typed values out of one JSON object, naming the key in every error."""
+
+    def __init__(self, data: Mapping[str, Any], where: str) -> None:
+        self.data = data
+        self.where = where
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where}: key {key!r} {problem}")
+
+    def check_keys(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.data) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"{self.where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+            )
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a whole number, not {json.dumps(value)}")
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, not {value}")
+        return value
+
+    def optional_integer(self, key: str, default: int | None) -> int | None:
+        if key not in self.data:
+            return default
+        if self.data[key] is None:
+            return None
+        return self.integer(key, 1, minimum=1)
+
+    def seconds(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(key, f"must be a positive number of seconds, not {json.dumps(value)}")
+        return float(value)
+
+    def string(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {json.dumps(value)}")
+        return value
+
+
+_TOP_KEYS = {
+    "peers", "api", "state_dir", "concurrency", "max_pins", "max_bytes",
+    "max_manifest_bytes", "max_manifest_files", "connect_timeout", "request_timeout",
+    "resolve_timeout", "stall_timeout", "metrics_file",
+}  # fmt: skip
+_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes"}
+
+
+def _parse_peer(item: object, index: int, where: str, quota: tuple[int, int | None]) -> Peer:
+    place = f"{where}: peers[{index}]"
+    if isinstance(item, str):
+        try:
+            ipns = normalize_ipns_name(item)
+        except ValueError as exc:
+            raise ConfigError(f"{place} {item!r} {exc}") from None
+        return Peer(name=ipns, ipns=ipns, max_pins=quota[0], max_bytes=quota[1])
+    if not isinstance(item, dict):
+        raise ConfigError(f"{place} must be an IPNS name or an object, not {json.dumps(item)}")
+    reader = _Reader(item, place)
+    reader.check_keys(_PEER_KEYS)
+    if "ipns" not in item:
+        raise ConfigError(f"{place}: key 'ipns' is required")
+    try:
+        ipns = normalize_ipns_name(reader.string("ipns"))
+    except ValueError as exc:
+        raise reader.fail("ipns", str(exc)) from None
+    name = reader.string("name", ipns)
+    if name != ipns and not _PEER_LABEL.match(name):
+        raise reader.fail("name", "may hold only letters, digits, '.', '_' and '-' (1-64)")
+    return Peer(
+        name=name,
+        ipns=ipns,
+        max_pins=reader.integer("max_pins", quota[0], minimum=0),
+        max_bytes=reader.optional_integer("max_bytes", quota[1]),
+    )
+
+
+def parse_config(data: object, source: str) -> Config:
+    """Validate decoded JSON and build a Config; ``source`` names it in errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: must be a JSON object with a 'peers' key")
+    reader = _Reader(data, source)
+    reader.check_keys(_TOP_KEYS)
+    peers_value = data.get("peers")
+    if not isinstance(peers_value, list):
+        raise reader.fail("peers", "is required and must be a list of IPNS names or objects")
+    quota = (reader.integer("max_pins", 10_000), reader.optional_integer("max_bytes", None))
+    peers = tuple(_parse_peer(p, i, source, quota) for i, p in enumerate(peers_value))
+    seen: dict[str, int] = {}
+    for index, peer in enumerate(peers):
+        for label in {peer.name, peer.ipns}:
+            if label in seen:
+                raise ConfigError(
+                    f"{source}: peers[{index}] repeats {label!r} from peers[{seen[label]}]"
+                )
+            seen[label] = index
+    try:
+        api = normalize_api(reader.string("api", DEFAULT_API))
+    except ValueError as exc:
+        raise reader.fail("api", str(exc)) from None
+    metrics = data.get("metrics_file")
+    return Config(
+        peers=peers,
+        api=api,
+        state_dir=Path(reader.string("state_dir", str(DEFAULT_STATE_DIR))),
+        concurrency=reader.integer("concurrency", 4, minimum=1),
+        max_pins=quota[0],
+        max_bytes=quota[1],
+        max_manifest_bytes=reader.integer("max_manifest_bytes", 8 * _MiB, minimum=1),
+        max_manifest_files=reader.integer("max_manifest_files", 1_000, minimum=1),
+        connect_timeout=reader.seconds("connect_timeout", 5.0),
+        request_timeout=reader.seconds("request_timeout", 60.0),
+        resolve_timeout=reader.seconds("resolve_timeout", 60.0),
+        stall_timeout=reader.seconds("stall_timeout", 120.0),
+        metrics_file=None if metrics is None else Path(reader.string("metrics_file")),
+        source=source,
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate config.json at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply") from None
+    return parse_config(data, str(path))

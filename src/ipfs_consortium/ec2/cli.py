@@ -1,0 +1,124 @@
+"""The consortium-ec2 command: list and manage consortium members' EC2 instances.
+
+Members are selected by the tags the ec2_member role puts on them. Every failure is one
+line on stderr and a non-zero exit (1; 2 for a usage error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import actions
+from .errors import Aborted, Ec2Error, aws_errors
+from .members import DEFAULT_CONSORTIUM, AwsSettings, Member, ec2_client, find_members
+
+PROG = "consortium-ec2"
+
+
+def _aws_options(parser: argparse.ArgumentParser, default: object) -> None:
+    # Accepted before and after the command; after it, SUPPRESS keeps an absent option from
+    # overwriting one given before it.
+    parser.add_argument("--region", default=default, help="AWS region (default: boto3's)")
+    parser.add_argument("--profile", default=default, help="AWS profile (default: boto3's)")
+    parser.add_argument(
+        "--endpoint-url", default=default, help="EC2 endpoint URL (default: AWS's own)"
+    )
+    parser.add_argument(
+        "--consortium",
+        default=DEFAULT_CONSORTIUM if default is None else default,
+        help=f"consortium name, the ipfs-consortium:consortium tag (default: {DEFAULT_CONSORTIUM})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    _aws_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    _aws_options(common, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", parents=[common], help="print a table of members")
+    listing.add_argument("members", nargs="*", metavar="MEMBER", help="default: all")
+
+    for name, verb in (("start", "start"), ("stop", "stop")):
+        sub = commands.add_parser(name, parents=[common], help=f"{verb} members' instances")
+        _selection(sub)
+        sub.add_argument("--wait", action="store_true", help="wait until the state is reached")
+
+    terminate = commands.add_parser(
+        "terminate", parents=[common], help="terminate instances (the data volumes stay)"
+    )
+    terminate.add_argument("members", nargs="+", metavar="MEMBER")
+    terminate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    terminate.add_argument(
+        "--delete-data-volume",
+        action="store_true",
+        help="also delete each member's data volume (its Kubo repository)",
+    )
+
+    snapshot = commands.add_parser(
+        "snapshot", parents=[common], help="snapshot members' data volumes"
+    )
+    _selection(snapshot)
+    snapshot.add_argument("--description", default="", help="snapshot description")
+
+    resize = commands.add_parser(
+        "resize-volume", parents=[common], help="grow a member's data volume"
+    )
+    resize.add_argument("member", metavar="MEMBER")
+    resize.add_argument("--size", type=int, required=True, metavar="GiB", help="new size in GiB")
+    return parser
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("members", nargs="*", metavar="MEMBER")
+    parser.add_argument("--all", action="store_true", help="every member of the consortium")
+
+
+def _confirm(members: Sequence[Member], delete_data_volume: bool) -> None:
+    what = ", ".join(f"{m.name} ({m.instance_id})" for m in members)
+    extra = " AND DELETE THEIR DATA VOLUMES" if delete_data_volume else ""
+    print(f"Terminate {what}{extra}? [y/N] ", end="", flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise Aborted("not confirmed; nothing terminated")
+
+
+def _run(args: argparse.Namespace) -> list[str]:
+    settings = AwsSettings(args.region, args.profile, args.endpoint_url)
+    client = ec2_client(settings)
+    names: list[str] = [args.member] if args.command == "resize-volume" else args.members
+    members = find_members(client, args.consortium, names)
+    if args.command == "list":
+        return actions.table(members)
+    if args.command == "start":
+        return actions.start(client, members, wait=args.wait)
+    if args.command == "stop":
+        return actions.stop(client, members, wait=args.wait)
+    if args.command == "terminate":
+        if not args.yes:
+            _confirm(members, args.delete_data_volume)
+        return actions.terminate(client, members, delete_data_volume=args.delete_data_volume)
+    if args.command == "snapshot":
+        return actions.snapshot(client, members, description=args.description)
+    return actions.resize_volume(client, members[0], size_gib=args.size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in ("start", "stop", "snapshot") and not (args.members or args.all):
+        parser.error(f"{args.command}: name the members, or pass --all")
+    if getattr(args, "all", False) and args.members:
+        parser.error(f"{args.command}: name members or pass --all, not both")
+    try:
+        with aws_errors():
+            lines = _run(args)
+    except Ec2Error as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    for line in lines:
+        print(line)
+    return 0

@@ -1,0 +1,102 @@
+"""Everything that can go wrong, as exceptions that carry one sentence an operator can act on.
+
+botocore's own exceptions are turned into these by :func:`aws_errors`, so the command line
+prints one line and exits non-zero instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+# Error codes AWS uses when it throttles; botocore has already retried them by then.
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+
+
+class Ec2Error(Exception):
+    """Base of every error the helpers report; ``str()`` is the line to print."""
+
+    exit_code = 1
+
+
+class ConfigurationError(Ec2Error):
+    """No credentials, no region, an unknown profile."""
+
+
+class EndpointUnreachable(Ec2Error):
+    """The EC2 endpoint did not answer."""
+
+
+class AwsApiError(Ec2Error):
+    """AWS refused a request."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"AWS refused the request ({code}): {message}")
+        self.code = code
+
+
+class Throttled(AwsApiError):
+    """AWS kept throttling after botocore's retries."""
+
+    def __init__(self, code: str, message: str) -> None:
+        Ec2Error.__init__(
+            self, f"AWS is throttling requests ({code}) even after retries; try again later"
+        )
+        self.code = code
+        self.aws_message = message
+
+
+class MemberNotFound(Ec2Error):
+    """No instance carries the tags of a member that was asked for."""
+
+
+class NoDataVolume(Ec2Error):
+    """The member has no volume tagged as its data volume."""
+
+
+class InvalidRequest(Ec2Error):
+    """A request the helpers refuse before asking AWS (shrinking a volume, say)."""
+
+
+class Aborted(Ec2Error):
+    """The operator did not confirm a destructive action."""
+
+
+@contextmanager
+def aws_errors() -> Iterator[None]:
+    """Turn botocore's exceptions raised inside the block into :class:`Ec2Error`."""
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError) as e:
+        raise ConfigurationError(
+            "no AWS credentials found: set AWS_PROFILE or pass --profile, "
+            "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ) from e
+    except NoRegionError as e:
+        raise ConfigurationError("no AWS region: pass --region or set AWS_REGION") from e
+    except ProfileNotFound as e:
+        raise ConfigurationError(f"{e}: check --profile / AWS_PROFILE") from e
+    except EndpointConnectionError as e:
+        endpoint = e.kwargs.get("endpoint_url", "")
+        raise EndpointUnreachable(f"cannot reach the EC2 endpoint {endpoint}") from e
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = str(error.get("Message", e))
+        if code in THROTTLING_CODES:
+            raise Throttled(code, message) from e
+        raise AwsApiError(code, message) from e
+    except BotoCoreError as e:
+        raise Ec2Error(f"AWS call failed: {e}") from e

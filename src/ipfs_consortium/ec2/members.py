@@ -1,0 +1,137 @@
+"""Finding consortium members' instances and data volumes by their tags.
+
+The tag keys are the contract with the Ansible role ``ec2_member`` (its vars/main.yml
+holds the same values; a test checks that they agree): whatever the role creates, these
+helpers find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .errors import MemberNotFound, NoDataVolume
+
+TAG_CONSORTIUM = "ipfs-consortium:consortium"
+TAG_MEMBER = "ipfs-consortium:member"
+TAG_ROLE = "ipfs-consortium:role"
+DATA_ROLE = "data"
+DEFAULT_CONSORTIUM = "ipfs-consortium"
+
+# Every instance state but terminated: a terminated member is gone, not "stopped".
+LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
+
+# botocore's "standard" retry mode backs off on throttling; what is still throttled after
+# these attempts becomes errors.Throttled.
+_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=60
+)
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where and as whom to call EC2; ``None`` leaves boto3's own default."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+
+def ec2_client(settings: AwsSettings) -> Any:
+    """An EC2 client (call inside :func:`errors.aws_errors`: a bad profile raises here)."""
+    session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
+    return session.client("ec2", endpoint_url=settings.endpoint_url, config=_CLIENT_CONFIG)
+
+
+@dataclass(frozen=True)
+class DataVolume:
+    volume_id: str
+    size_gib: int
+    state: str
+    device: str | None
+    """The device name it is attached as, ``None`` when detached."""
+
+
+@dataclass(frozen=True)
+class Member:
+    consortium: str
+    name: str
+    instance_id: str
+    state: str
+    instance_type: str
+    public_dns: str
+    data_volume: DataVolume | None
+
+    def require_data_volume(self) -> DataVolume:
+        if self.data_volume is None:
+            raise NoDataVolume(
+                f"member {self.name} ({self.instance_id}) has no volume tagged "
+                f"{TAG_ROLE}={DATA_ROLE}"
+            )
+        return self.data_volume
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def _filters(consortium: str, names: Sequence[str]) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = [{"Name": f"tag:{TAG_CONSORTIUM}", "Values": [consortium]}]
+    if names:
+        filters.append({"Name": f"tag:{TAG_MEMBER}", "Values": list(names)})
+    return filters
+
+
+def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> list[Member]:
+    """The consortium's live members (all of them when ``names`` is empty), sorted by name.
+
+    Raises :class:`MemberNotFound` naming every requested member that has no instance.
+    """
+    instances = [
+        instance
+        for page in client.get_paginator("describe_instances").paginate(
+            Filters=[
+                *_filters(consortium, names),
+                {"Name": "instance-state-name", "Values": list(LIVE_STATES)},
+            ]
+        )
+        for reservation in page["Reservations"]
+        for instance in reservation["Instances"]
+    ]
+    volumes: dict[str, DataVolume] = {}
+    for page in client.get_paginator("describe_volumes").paginate(
+        Filters=[*_filters(consortium, names), {"Name": f"tag:{TAG_ROLE}", "Values": [DATA_ROLE]}]
+    ):
+        for volume in page["Volumes"]:
+            attachments = volume.get("Attachments") or [{}]
+            volumes[_tags(volume).get(TAG_MEMBER, "")] = DataVolume(
+                volume_id=volume["VolumeId"],
+                size_gib=int(volume["Size"]),
+                state=volume["State"],
+                device=attachments[0].get("Device"),
+            )
+
+    members = []
+    for instance in instances:
+        name = _tags(instance).get(TAG_MEMBER, "")
+        members.append(
+            Member(
+                consortium=consortium,
+                name=name,
+                instance_id=instance["InstanceId"],
+                state=instance["State"]["Name"],
+                instance_type=instance["InstanceType"],
+                public_dns=instance.get("PublicDnsName") or "",
+                data_volume=volumes.get(name),
+            )
+        )
+    missing = sorted(set(names) - {m.name for m in members})
+    if missing:
+        raise MemberNotFound(
+            f"no instance tagged {TAG_CONSORTIUM}={consortium} for member(s): " + ", ".join(missing)
+        )
+    return sorted(members, key=lambda m: (m.name, m.instance_id))

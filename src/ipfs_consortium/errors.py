@@ -1,0 +1,49 @@
+"""The project's exception hierarchy.
+
+Every error carries one sentence a user can act on: what is wrong and where. The command
+line maps the families below to exit codes, so a new error must subclass one of them.
+"""
+
+
+class ConsortiumError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(ConsortiumError):
+    """The configuration (file, command line or environment) is unusable."""
+
+
+class ManifestError(ConsortiumError):
+    """A manifest file or directory is unreadable, malformed or too large."""
+
+
+class CIDError(ConsortiumError):
+    """A string is not a valid content identifier."""
+
+
+class KuboError(ConsortiumError):
+    """Kubo answered a call with an error."""
+
+
+class KuboUnreachable(KuboError):
+    """Kubo's RPC API could not be reached at all (daemon down, wrong address)."""
+
+
+class KuboTimeout(KuboError):
+    """Kubo stopped answering a call for longer than its timeout."""
+
+
+class PinStalled(KuboError):
+    """A pin made no progress for longer than the stall timeout."""
+
+
+class QuotaExceeded(ConsortiumError):
+    """A peer asked for more than its quota allows."""
+
+
+class LockHeld(ConsortiumError):
+    """Another sync holds the lock on the state directory."""
+
+
+class StateError(ConsortiumError):
+    """The state directory cannot be read or written."""

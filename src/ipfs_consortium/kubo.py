@@ -1,0 +1,290 @@
+"""A small client for Kubo's HTTP RPC API (``POST /api/v0/<command>``).
+
+One ``requests.Session`` with explicit timeouts; every failure becomes a KuboError whose
+message says which call failed and why, and a refused or dropped connection becomes
+KuboUnreachable so the command line can tell "Kubo is down" from "a peer is broken".
+"""
+
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .cid import parse_cid
+from .errors import (
+    CIDError,
+    KuboError,
+    KuboTimeout,
+    KuboUnreachable,
+    PinStalled,
+    QuotaExceeded,
+)
+
+# Kubo's UnixFS link types, as `ls` reports them.
+LINK_DIRECTORY = 1
+LINK_FILE = 2
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    cid: str
+    size: int
+    type: int
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    request: float = 60.0
+
+
+class KuboClient:
+    """Talks to one Kubo node. Safe to share between threads."""
+
+    def __init__(self, api: str, timeouts: Timeouts = Timeouts(), pool_size: int = 10) -> None:
+        self.api = api.rstrip("/")
+        self.timeouts = timeouts
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._calls_lock = threading.Lock()
+        self.calls = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _post(
+        self,
+        command: str,
+        params: list[tuple[str, str]] | None = None,
+        *,
+        timeout: float | None = None,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        with self._calls_lock:
+            self.calls += 1
+        url = f"{self.api}/api/v0/{command}"
+        read = self.timeouts.request if timeout is None else timeout
+        try:
+            response = self.session.post(
+                url, params=params, timeout=(self.timeouts.connect, read), stream=stream, **kwargs
+            )
+        except requests.Timeout:
+            raise KuboTimeout(f"Kubo {command}: no answer within {read:g}s") from None
+        except requests.ConnectionError as exc:
+            raise KuboUnreachable(
+                f"Kubo's RPC API at {self.api} is unreachable ({_reason(exc)})"
+            ) from None
+        except requests.RequestException as exc:
+            raise KuboError(f"Kubo {command}: {_reason(exc)}") from None
+        if response.status_code != 200:
+            message = _error_message(response)
+            response.close()
+            raise KuboError(f"Kubo {command}: {message}")
+        return response
+
+    def _json(self, command: str, params: list[tuple[str, str]], **kwargs: Any) -> Any:
+        response = self._post(command, params, **kwargs)
+        try:
+            return response.json()
+        except (ValueError, requests.RequestException) as exc:
+            raise _stream_failure(command, exc) from None
+
+    def _lines(self, command: str, params: list[tuple[str, str]], **kwargs: Any) -> Iterator[Any]:
+        """Yield each JSON value of a streamed answer; a streamed error raises KuboError."""
+        response = self._post(command, params, stream=True, **kwargs)
+        try:
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                value = json.loads(line)
+                if isinstance(value, dict) and value.get("Type") == "error":
+                    raise KuboError(f"Kubo {command}: {value.get('Message', 'error')}")
+                yield value
+        except (ValueError, requests.RequestException) as exc:
+            raise _stream_failure(command, exc) from None
+        finally:
+            response.close()
+
+    # -- commands ----------------------------------------------------------------------
+
+    def version(self) -> str:
+        return str(self._json("version", [])["Version"])
+
+    def recursive_pins(self) -> dict[str, str]:
+        """Every recursive pin as canonical CID -> pin name ("" when unnamed)."""
+        pins: dict[str, str] = {}
+        for entry in self._lines(
+            "pin/ls", [("type", "recursive"), ("names", "true"), ("stream", "true")]
+        ):
+            try:
+                pins[parse_cid(entry["Cid"])] = entry.get("Name", "")
+            except (KeyError, TypeError, CIDError):
+                raise KuboError(f"Kubo pin/ls: unexpected entry {json.dumps(entry)[:80]}") from None
+        return pins
+
+    def resolve(self, name: str, timeout: float) -> str:
+        """Resolve an IPNS name to an /ipfs/ path."""
+        # nocache: a cron run must see what the peer published since the last run, not
+        # what this node remembered for the record's TTL.
+        params = [
+            ("arg", name), ("recursive", "true"), ("nocache", "true"),
+            ("dht-timeout", f"{timeout:g}s"),
+        ]  # fmt: skip
+        # Allow Kubo its own DHT timeout plus a margin before giving up on the socket.
+        answer = self._json("name/resolve", params, timeout=timeout + 10)
+        path = answer.get("Path") if isinstance(answer, dict) else None
+        if not isinstance(path, str) or not path.startswith("/ipfs/"):
+            raise KuboError(f"Kubo name/resolve {name}: unexpected answer {answer!r:.80}")
+        return path
+
+    def path_cid(self, path: str) -> str:
+        """The CID an /ipfs/ path ends at (the path itself when it has no sub-path)."""
+        head, _, rest = path.removeprefix("/ipfs/").partition("/")
+        if not rest:
+            return parse_cid(head)
+        answer = self._json("dag/resolve", [("arg", path)])
+        try:
+            return parse_cid(answer["Cid"]["/"])
+        except (KeyError, TypeError, CIDError):
+            raise KuboError(f"Kubo dag/resolve {path}: unexpected answer {answer!r:.80}") from None
+
+    def ls(self, path: str) -> list[Link]:
+        answer = self._json("ls", [("arg", path)])
+        try:
+            links = answer["Objects"][0]["Links"] or []
+            return [Link(k["Name"], k["Hash"], int(k["Size"]), int(k["Type"])) for k in links]
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise KuboError(f"Kubo ls {path}: unexpected answer") from None
+
+    def cat(self, cid: str, max_bytes: int) -> bytes:
+        """Read at most ``max_bytes + 1`` bytes, so the caller can tell "too large"."""
+        limit = max_bytes + 1
+        response = self._post("cat", [("arg", cid), ("length", str(limit))], stream=True)
+        data = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=65536):
+                data += chunk
+                if len(data) >= limit:
+                    break
+        except requests.RequestException as exc:
+            raise _stream_failure("cat", exc) from None
+        finally:
+            response.close()
+        return bytes(data[:limit])
+
+    def pin_add(
+        self, cid: str, name: str, stall_timeout: float, max_bytes: int | None = None
+    ) -> int:
+        """Pin recursively; return the bytes Kubo reported fetching.
+
+        Kubo streams a progress line every half second; the pin is abandoned (and Kubo
+        cancels it when the connection closes) once the figures stop moving for
+        ``stall_timeout`` seconds, or once more than ``max_bytes`` have been fetched.
+        """
+        params = [("arg", cid), ("name", name), ("progress", "true"), ("recursive", "true")]
+        last_change = time.monotonic()
+        last: tuple[int, int] = (0, 0)
+        stalled = PinStalled(f"pin {cid} made no progress for {stall_timeout:g}s")
+        try:
+            for event in self._lines("pin/add", params, timeout=stall_timeout):
+                if "Pins" in event:
+                    return last[1]
+                now = time.monotonic()
+                current = (int(event.get("Progress", 0)), int(event.get("Bytes", 0)))
+                if current != last:
+                    last, last_change = current, now
+                if max_bytes is not None and last[1] > max_bytes:
+                    raise QuotaExceeded(
+                        f"pin {cid} passed the {max_bytes}-byte quota after {last[1]} bytes"
+                    )
+                if now - last_change > stall_timeout:
+                    raise stalled
+        except KuboTimeout:
+            raise stalled from None
+        raise KuboError(f"Kubo pin/add {cid}: the answer ended before the pin completed")
+
+    def pin_rename(self, cid: str, name: str) -> None:
+        """Give an existing recursive pin a new name (Kubo renames on a repeated add)."""
+        self._json("pin/add", [("arg", cid), ("name", name), ("recursive", "true")])
+
+    def pin_rm(self, cid: str) -> None:
+        self._json("pin/rm", [("arg", cid), ("recursive", "true")])
+
+    def add_directory(self, dirname: str, files: dict[str, bytes], pin_name: str) -> str:
+        """Add ``files`` as one directory named ``dirname``, pinned; return its CID."""
+        quoted_dir = urllib.parse.quote(dirname, safe="")
+        parts = [("file", (quoted_dir, b"", "application/x-directory"))]
+        for name, content in sorted(files.items()):
+            quoted = f"{quoted_dir}%2F{urllib.parse.quote(name, safe='')}"
+            parts.append(("file", (quoted, content, "application/octet-stream")))
+        params = [("pin", "true"), ("pin-name", pin_name), ("quieter", "false")]
+        for entry in self._lines("add", params, files=parts):
+            if entry.get("Name") == dirname:
+                return parse_cid(entry["Hash"])
+        raise KuboError(f"Kubo add: no entry for the directory {dirname!r} in the answer")
+
+    def key_name(self, key: str) -> str:
+        """The IPNS name (k51… form) that publishing under ``key`` produces."""
+        answer = self._json("key/list", [("l", "true")])
+        for entry in answer.get("Keys") or []:
+            if entry.get("Name") == key:
+                return str(entry["Id"])
+        raise KuboError(f"Kubo has no key named {key!r} (see `ipfs key list`)")
+
+    def resolve_local(self, name: str) -> str | None:
+        """What this node itself holds for an IPNS name, without asking the network."""
+        try:
+            answer = self._json("name/resolve", [("arg", f"/ipns/{name}"), ("offline", "true")])
+        except KuboUnreachable:
+            raise
+        except KuboError:
+            return None
+        path = answer.get("Path")
+        return path if isinstance(path, str) else None
+
+    def publish(self, path: str, key: str) -> str:
+        answer = self._json(
+            "name/publish", [("arg", path), ("key", key), ("allow-offline", "true")]
+        )
+        return str(answer["Name"])
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out"):
+        if marker in text:
+            return marker.lower()
+    return text[:200] or type(exc).__name__
+
+
+def _error_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        if isinstance(body, dict) and "Message" in body:
+            return str(body["Message"])
+    except ValueError:
+        pass
+    return f"HTTP {response.status_code} {response.text[:120]!r}"
+
+
+def _stream_failure(command: str, exc: BaseException) -> KuboError:
+    """A connection that broke mid-answer is an unreachable daemon, not a bad peer."""
+    # requests reports a read timeout during a streamed body as a ConnectionError
+    # wrapping urllib3's ReadTimeoutError.
+    if isinstance(exc, requests.Timeout) or "Read timed out" in str(exc):
+        return KuboTimeout(f"Kubo {command}: the answer stopped coming ({_reason(exc)})")
+    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return KuboUnreachable(f"Kubo {command}: the connection broke ({_reason(exc)})")
+    return KuboError(f"Kubo {command}: unreadable answer ({_reason(exc)})")

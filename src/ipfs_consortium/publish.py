@@ -1,0 +1,70 @@
+"""Publish a member's own manifest directory: the other half of the consortium.
+
+Every manifest is checked with the same parser the sync uses, and one broken file stops
+the publication: a member must never advertise a list its peers will reject.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ManifestError
+from .kubo import KuboClient
+from .manifest import is_manifest_name, parse_manifest
+
+log = logging.getLogger(__name__)
+
+# The pin that keeps our own published directory; deliberately outside the sync's
+# ``ipfs-consortium:`` namespace so a sync never releases it.
+PUBLISHED_PIN = "ipfs-consortium-published"
+
+
+@dataclass(frozen=True)
+class Publication:
+    name: str
+    root: str
+    changed: bool
+    manifests: int
+
+
+def read_manifest_dir(directory: Path, max_bytes: int) -> dict[str, bytes]:
+    """The manifests in ``directory`` by file name, all valid, or ManifestError."""
+    if not directory.is_dir():
+        raise ManifestError(f"{directory}: not a directory")
+    files: dict[str, bytes] = {}
+    problems: list[str] = []
+    for path in sorted(directory.iterdir()):
+        if not (path.is_file() and is_manifest_name(path.name)):
+            log.info("%s: not a *.json file; not published", path)
+            continue
+        data = path.read_bytes()
+        try:
+            manifest = parse_manifest(str(path), data, max_bytes)
+        except ManifestError as exc:
+            problems.append(str(exc))
+            continue
+        problems.extend(manifest.problems)
+        files[path.name] = data
+    if problems:
+        raise ManifestError(
+            f"refusing to publish {directory}: {len(problems)} problems: "
+            + "; ".join(problems[:10])
+        )
+    if not files:
+        raise ManifestError(f"refusing to publish {directory}: it holds no *.json manifest")
+    return files
+
+
+def publish(client: KuboClient, directory: Path, key: str, max_bytes: int) -> Publication:
+    files = read_manifest_dir(directory, max_bytes)
+    name = client.key_name(key)
+    root = client.add_directory(directory.name or "manifests", files, PUBLISHED_PIN)
+    current = client.resolve_local(name)
+    if current == f"/ipfs/{root}":
+        return Publication(name, root, changed=False, manifests=len(files))
+    client.publish(f"/ipfs/{root}", key)
+    old = current.removeprefix("/ipfs/") if current else None
+    if old and old != root and client.recursive_pins().get(old) == PUBLISHED_PIN:
+        client.pin_rm(old)
+        log.info("released the previously published root %s", old)
+    return Publication(name, root, changed=True, manifests=len(files))

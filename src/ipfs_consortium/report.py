@@ -1,0 +1,72 @@
+"""What a sync did, per peer, in a form fit for logs, ``--json`` and the state directory."""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+EXIT_OK = 0
+EXIT_PEER_FAILED = 1
+EXIT_USAGE = 2
+EXIT_KUBO_DOWN = 3
+EXIT_LOCKED = 4
+
+
+@dataclass
+class PeerOutcome:
+    name: str
+    ipns: str
+    ok: bool = False
+    root: str | None = None
+    unchanged: bool = False
+    manifests: int = 0
+    wanted: int = 0
+    newly_pinned: int = 0
+    already_pinned: int = 0
+    renamed: int = 0
+    failed: int = 0
+    unpinned: int = 0
+    bytes_fetched: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    dry_run: bool = False
+    peers: list[PeerOutcome] = field(default_factory=list)
+    kubo_error: str | None = None
+    rpc_calls: int = 0
+    seconds: float = 0.0
+    # Filled on a dry run only: what a real run would change.
+    would_pin: dict[str, str] = field(default_factory=dict)
+    would_rename: dict[str, str] = field(default_factory=dict)
+    would_unpin: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.kubo_error:
+            return EXIT_KUBO_DOWN
+        return EXIT_OK if all(p.ok for p in self.peers) else EXIT_PEER_FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["ok"] = self.exit_code == EXIT_OK
+        if not self.dry_run:
+            for key in ("would_pin", "would_rename", "would_unpin"):
+                del data[key]
+        return data
+
+
+def describe(outcome: PeerOutcome) -> str:
+    """One log line for a peer."""
+    if outcome.root is None:
+        return f"peer {outcome.name}: FAILED, kept its pins ({'; '.join(outcome.errors)})"
+    state = "unchanged" if outcome.unchanged else f"{outcome.manifests} manifests read"
+    text = (
+        f"peer {outcome.name}: root {outcome.root} ({state}); wanted {outcome.wanted}, "
+        f"newly pinned {outcome.newly_pinned}, already pinned {outcome.already_pinned}, "
+        f"failed {outcome.failed}, unpinned {outcome.unpinned}"
+    )
+    if outcome.errors:
+        text += f"; {len(outcome.errors)} errors"
+    return text

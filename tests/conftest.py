@@ -1,0 +1,87 @@
+"""Fixtures: real Kubo daemons on loopback, and the command line run in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipfs_consortium.cli import main
+from tests.kubonet import KuboNode, kubo_binary, new_swarm_key
+
+
+@pytest.fixture(scope="session")
+def kubo_bin() -> Path:
+    return kubo_binary()
+
+
+class Net:
+    """A private swarm of Kubo nodes, every node peered with every other."""
+
+    def __init__(self, binary: Path, root: Path) -> None:
+        self.binary = binary
+        self.root = root
+        self.key = new_swarm_key()
+        self.nodes: list[KuboNode] = []
+
+    def node(self) -> KuboNode:
+        node = KuboNode(self.binary, self.root / f"node{len(self.nodes)}", self.key)
+        node.start()
+        for other in self.nodes:
+            node.connect(other)
+        self.nodes.append(node)
+        return node
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+@pytest.fixture
+def net(kubo_bin: Path, tmp_path: Path) -> Iterator[Net]:
+    network = Net(kubo_bin, tmp_path / "kubo")
+    yield network
+    network.close()
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class Member:
+    """The syncing member: its node, its config file and its state directory."""
+
+    node: KuboNode
+    config_path: Path
+    state_dir: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def configure(self, peers: list[Any], **settings: Any) -> None:
+        config = {"peers": peers, "api": self.node.api, "state_dir": str(self.state_dir)}
+        self.config_path.write_text(json.dumps(config | settings))
+
+    def cli(self, *args: str) -> Run:
+        self.capsys.readouterr()
+        code = main(list(args))
+        captured = self.capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    def sync(self, *args: str) -> Run:
+        return self.cli("sync", "--config", str(self.config_path), "--json", *args)
+
+
+@pytest.fixture
+def member(net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Member:
+    return Member(net.node(), tmp_path / "config.json", tmp_path / "state", capsys)

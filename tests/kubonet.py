@@ -1,0 +1,214 @@
+"""Real Kubo daemons on loopback for tests and benchmarks.
+
+Every node is cut off from the public network: a private swarm key, no bootstrap peers,
+no AutoConf, no delegated routing or publishing, no DNS resolvers, no AutoTLS, no mDNS,
+no relays, no AutoNAT, no NAT port mapping, telemetry off, and every listener on
+127.0.0.1 with a port the kernel picks. Nodes find each other only by explicit peering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Settings applied to the repo's config file before the daemon first starts.
+ISOLATED_CONFIG: dict[str, Any] = {
+    "Bootstrap": [],
+    "AutoConf.Enabled": False,
+    "AutoTLS.Enabled": False,
+    "Discovery.MDNS.Enabled": False,
+    "DNS.Resolvers": {},
+    "Routing.Type": "dht",
+    "Routing.DelegatedRouters": [],
+    "Ipns.DelegatedPublishers": [],
+    "Swarm.DisableNatPortMap": True,
+    "Swarm.RelayClient.Enabled": False,
+    "Swarm.RelayService.Enabled": False,
+    "Swarm.Transports.Network.Websocket": False,
+    "AutoNAT.ServiceMode": "disabled",
+    "Plugins.Plugins.telemetry.Config.Mode": "off",
+    "Addresses.API": "/ip4/127.0.0.1/tcp/0",
+    "Addresses.Gateway": "/ip4/127.0.0.1/tcp/0",
+    "Addresses.Swarm": ["/ip4/127.0.0.1/tcp/0"],
+}
+
+
+def kubo_binary() -> Path:
+    """The ipfs binary from the archive scripts/kubo-build packs (built once, cached)."""
+    archive = Path(
+        subprocess.run(
+            [ROOT / "scripts" / "kubo-build"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    )
+    binary = archive.parent / "bin" / "ipfs"
+    if not binary.exists():
+        staging = archive.parent / "bin.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        with tarfile.open(archive) as tar:
+            tar.extract("kubo/ipfs", staging, filter="data")
+        (staging / "kubo" / "ipfs").rename(staging / "ipfs")
+        (staging / "kubo").rmdir()
+        staging.rename(binary.parent)
+    return binary
+
+
+def new_swarm_key() -> str:
+    return f"/key/swarm/psk/1.0.0/\n/base16/\n{secrets.token_hex(32)}\n"
+
+
+def _set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
+    node = config
+    *parents, last = key.split(".")
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[last] = value
+
+
+class KuboNode:
+    """One daemon with its own repo. Start, stop and restart it at will."""
+
+    def __init__(self, binary: Path, repo: Path, swarm_key: str) -> None:
+        self.binary = binary
+        self.repo = repo
+        self.env = {**os.environ, "IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.api = ""
+        self.peers: list[KuboNode] = []
+        self._init(swarm_key)
+
+    def _init(self, swarm_key: str) -> None:
+        self.repo.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [self.binary, "init", "--profile", "test", "--empty-repo"],
+            env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
+        (self.repo / "swarm.key").write_text(swarm_key)
+        config_file = self.repo / "config"
+        config = json.loads(config_file.read_text())
+        for key, value in ISOLATED_CONFIG.items():
+            _set_dotted(config, key, value)
+        config_file.write_text(json.dumps(config, indent=2))
+        self.peer_id = config["Identity"]["PeerID"]
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, timeout: float = 60) -> None:
+        (self.repo / "api").unlink(missing_ok=True)
+        log = open(self.repo / "daemon.log", "ab")  # noqa: SIM115 - lives as long as the daemon
+        self.process = subprocess.Popen(
+            [self.binary, "daemon", "--enable-gc=false"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"kubo daemon exited: {(self.repo / 'daemon.log').read_text()[-2000:]}"
+                )
+            api_file = self.repo / "api"
+            if api_file.exists():
+                host, port = api_file.read_text().strip().split("/")[2::2]
+                self.api = f"http://{host}:{port}"
+                try:
+                    self.rpc("id")
+                    break
+                except requests.RequestException:
+                    pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("kubo daemon did not come up in time")
+        for peer in self.peers:
+            if peer.running:
+                self.connect(peer)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    # -- RPC helpers for tests ---------------------------------------------------------
+
+    def rpc(
+        self, command: str, *args: str, timeout: float = 120, files: Any = None, **params: Any
+    ) -> Any:
+        query = [("arg", a) for a in args] + [
+            (k.replace("_", "-"), str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in params.items()
+        ]
+        response = requests.post(
+            f"{self.api}/api/v0/{command}", params=query, files=files, timeout=timeout
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"{command} {args}: {response.text}")
+        lines = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+        return lines[-1] if len(lines) == 1 else lines
+
+    def swarm_addr(self) -> str:
+        for addr in self.rpc("id")["Addresses"]:
+            if addr.startswith("/ip4/127.0.0.1/tcp/"):
+                return str(addr)
+        raise RuntimeError("no loopback swarm address")
+
+    def connect(self, other: KuboNode) -> None:
+        if other not in self.peers:
+            self.peers.append(other)
+        if self not in other.peers:
+            other.peers.append(self)
+        self.rpc("swarm/connect", other.swarm_addr())
+
+    def add(self, data: bytes, pin: bool = False) -> str:
+        answer = self.rpc(
+            "add", files={"file": ("data", data)}, pin=pin, cid_version=1, raw_leaves=True
+        )
+        return str(answer["Hash"])
+
+    def new_key(self, name: str) -> str:
+        return str(self.rpc("key/gen", name, type="ed25519")["Id"])
+
+    def publish_json_dir(
+        self, files: dict[str, Any], key: str = "self", lifetime: str = "48h"
+    ) -> str:
+        """Add ``files`` (name -> JSON value, or bytes as they are) as a directory, publish it."""
+        parts = [("file", ("manifests", b"", "application/x-directory"))]
+        for name, value in files.items():
+            content = value if isinstance(value, bytes) else json.dumps(value).encode()
+            parts.append(("file", (f"manifests%2F{name}", content, "application/octet-stream")))
+        entries = self.rpc("add", files=parts, pin=True)
+        entries = entries if isinstance(entries, list) else [entries]
+        root = next(e["Hash"] for e in entries if e["Name"] == "manifests")
+        self.rpc("name/publish", f"/ipfs/{root}", key=key, allow_offline=True, lifetime=lifetime)
+        return str(root)
+
+    def recursive_pins(self) -> dict[str, str]:
+        answer = self.rpc("pin/ls", type="recursive", names=True)
+        return {cid: entry.get("Name", "") for cid, entry in answer["Keys"].items()}

@@ -1,0 +1,282 @@
+"""The sync against real Kubo daemons: publishers on one side, a syncing member on the other."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ipfs_consortium.cid import parse_cid
+from ipfs_consortium.lock import SyncLock
+from ipfs_consortium.plan import PIN_PREFIX
+from tests.conftest import Member, Net
+from tests.kubonet import KuboNode
+
+
+def content(node: KuboNode, *labels: str) -> list[str]:
+    return [parse_cid(node.add(f"content {label}".encode())) for label in labels]
+
+
+def ours(pins: dict[str, str]) -> dict[str, str]:
+    return {cid: name for cid, name in pins.items() if name.startswith(PIN_PREFIX)}
+
+
+def test_two_publishers_and_a_syncing_member(net: Net, member: Member) -> None:
+    alice, bob = net.node(), net.node()
+    a_cids, b_cids = content(alice, "a1", "a2"), content(bob, "b1", "b2", "b3")
+    a_root = alice.publish_json_dir({"photos.json": a_cids})
+    b_root = bob.publish_json_dir({"one.json": b_cids[:2], "two.json": [f"/ipfs/{b_cids[2]}"]})
+    member.configure([alice.peer_id, {"name": "bob", "ipns": bob.peer_id}])
+
+    run = member.sync()
+
+    assert run.code == 0, run.err
+    pins = member.node.recursive_pins()
+    for cid in [*a_cids, parse_cid(a_root)]:
+        assert pins[cid] == f"{PIN_PREFIX}{alice.peer_id}"
+    for cid in [*b_cids, parse_cid(b_root)]:
+        assert pins[cid] == f"{PIN_PREFIX}bob"
+    peers = {p["name"]: p for p in run.json["peers"]}
+    assert peers["bob"]["manifests"] == 2
+    assert peers["bob"]["newly_pinned"] == 4
+    assert peers[alice.peer_id]["root"] == parse_cid(a_root)
+    assert "peer bob: root" in run.err
+
+
+def test_manifest_gains_and_loses_cids(net: Net, member: Member) -> None:
+    alice = net.node()
+    x, y, z = content(alice, "x", "y", "z")
+    mine = content(member.node, "operator's own")[0]
+    member.node.rpc("pin/add", mine)
+    alice.publish_json_dir({"list.json": [x, y]})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    assert member.sync().code == 0
+
+    alice.publish_json_dir({"list.json": [y, z]})
+    run = member.sync()
+
+    assert run.code == 0, run.err
+    pins = member.node.recursive_pins()
+    assert x not in pins
+    assert {y, z} <= set(pins)
+    assert mine in pins, "a pin this tool did not make must never be touched"
+    (peer,) = run.json["peers"]
+    assert (peer["newly_pinned"], peer["unpinned"]) == (2, 2)  # z and the new root; x and old root
+
+
+def test_shared_cid_is_named_for_every_peer_and_kept_until_no_peer_wants_it(
+    net: Net, member: Member
+) -> None:
+    alice, bob = net.node(), net.node()
+    shared = content(alice, "shared")[0]
+    alice.publish_json_dir({"a.json": [shared]})
+    bob.publish_json_dir({"b.json": [shared]})
+    member.configure(
+        [{"name": "alice", "ipns": alice.peer_id}, {"name": "bob", "ipns": bob.peer_id}]
+    )
+    assert member.sync().code == 0
+    assert member.node.recursive_pins()[shared] == f"{PIN_PREFIX}alice,bob"
+
+    alice.publish_json_dir({"a.json": []})
+    assert member.sync().code == 0
+    assert member.node.recursive_pins()[shared] == f"{PIN_PREFIX}bob"
+
+    bob.publish_json_dir({"b.json": []})
+    assert member.sync().code == 0
+    assert shared not in member.node.recursive_pins()
+
+
+def test_peer_offline_past_its_record_lifetime_keeps_its_pins(net: Net, member: Member) -> None:
+    alice, bob = net.node(), net.node()
+    a_cids = content(alice, "a")
+    alice.publish_json_dir({"a.json": a_cids}, lifetime="3s")
+    b_cids = content(bob, "b")
+    bob.publish_json_dir({"b.json": b_cids})
+    member.configure(
+        [{"name": "alice", "ipns": alice.peer_id}, {"name": "bob", "ipns": bob.peer_id}],
+        resolve_timeout=2,
+    )
+    assert member.sync().code == 0
+    alice.stop()
+    time.sleep(4)
+    bob.publish_json_dir({"b.json": [*b_cids, *content(bob, "b2")]})
+
+    run = member.sync()
+
+    assert run.code == 1
+    pins = member.node.recursive_pins()
+    assert set(a_cids) <= set(pins), "a peer that fails keeps its pins"
+    assert len(ours(pins)) == 5, "the other peers carry on"
+    peers = {p["name"]: p for p in run.json["peers"]}
+    assert not peers["alice"]["ok"] and peers["bob"]["ok"]
+    assert (
+        "/ipns/" in peers["alice"]["errors"][0] and "did not resolve" in peers["alice"]["errors"][0]
+    )
+    assert "peer alice: FAILED, kept its pins" in run.err
+    status = member.cli("status", "--config", str(member.config_path)).out
+    assert "alice: last success" in status and "FAILING since 0s ago" in status
+
+
+def test_pins_named_for_a_failing_peer_survive_a_lost_state_dir(net: Net, member: Member) -> None:
+    alice = net.node()
+    a_cids = content(alice, "a")
+    alice.publish_json_dir({"a.json": a_cids})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    assert member.sync().code == 0
+    never_published = member.node.rpc("key/gen", "nothing")["Id"]
+    member.configure([{"name": "alice", "ipns": never_published}], resolve_timeout=2)
+
+    run = member.sync()
+
+    assert run.code == 1
+    assert set(a_cids) <= set(member.node.recursive_pins())
+
+
+def test_malformed_manifests_are_reported_and_skipped(net: Net, member: Member) -> None:
+    alice = net.node()
+    good, kept = content(alice, "good", "kept")
+    alice.publish_json_dir({"base.json": [kept]})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}], max_manifest_bytes=200)
+    assert member.sync().code == 0
+
+    alice.publish_json_dir(
+        {
+            "good.json": [good, "not-a-cid", 42, "Qmfoo", good],
+            "broken.json": b'["unterminated',
+            "object.json": {"cids": [good]},
+            "large.json": ["bafkqaaa"] * 40,
+            "notes.txt": b"not a manifest",
+            "latin1.json": b'["\xe9"]',
+        }
+    )
+    run = member.sync()
+
+    assert run.code == 1
+    (peer,) = run.json["peers"]
+    errors = "\n".join(peer["errors"])
+    warnings = "\n".join(peer["warnings"])
+    assert "broken.json: not valid JSON at line 1" in errors
+    assert "object.json: must be a JSON array of CIDs, not a JSON dict" in errors
+    assert "large.json:" in errors and "over the 200-byte limit" in errors
+    assert "latin1.json: not UTF-8 text" in errors
+    assert "good.json[1]: 'not-a-cid' is not a CID" in warnings
+    assert "good.json[2]: 42 is not a CID string" in warnings
+    assert "good.json[3]" in warnings
+    assert "notes.txt is not a *.json file" in warnings
+    pins = member.node.recursive_pins()
+    assert good in pins, "the valid entries of a broken peer are still pinned"
+    assert kept in pins, "an unreadable manifest must not release what it used to list"
+
+
+def test_quota_pins_the_first_cids_in_manifest_order(net: Net, member: Member) -> None:
+    alice = net.node()
+    cids = content(alice, *"abcde")
+    alice.publish_json_dir({"1.json": cids[:3], "2.json": cids[3:]})
+    member.configure([{"name": "alice", "ipns": alice.peer_id, "max_pins": 4}])
+
+    run = member.sync()
+
+    assert run.code == 0
+    pins = member.node.recursive_pins()
+    assert set(cids[:4]) <= set(pins) and cids[4] not in pins
+    assert "over its quota of 4; only the first 4" in run.err
+
+
+def test_dry_run_changes_nothing(net: Net, member: Member) -> None:
+    alice = net.node()
+    x, y = content(alice, "x", "y")
+    alice.publish_json_dir({"list.json": [x]})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    assert member.sync().code == 0
+    alice.publish_json_dir({"list.json": [y]})
+    before = member.node.recursive_pins()
+
+    run = member.sync("--dry-run")
+
+    assert run.code == 0
+    assert member.node.recursive_pins() == before
+    assert y in run.json["would_pin"] and x in run.json["would_unpin"]
+    assert f"would pin {y}" in run.err and f"would release {x}" in run.err
+    assert member.sync().code == 0 and y in member.node.recursive_pins()
+
+
+def test_second_sync_with_nothing_new_costs_one_call_per_peer_plus_one(
+    net: Net, member: Member
+) -> None:
+    publishers = [net.node() for _ in range(3)]
+    for index, node in enumerate(publishers):
+        node.publish_json_dir({"m.json": content(node, *(f"{index}-{i}" for i in range(20)))})
+    member.configure([p.peer_id for p in publishers])
+    assert member.sync().code == 0
+
+    run = member.sync()
+
+    assert run.code == 0
+    assert run.json["rpc_calls"] == len(publishers) + 1
+    assert all(p["unchanged"] and p["already_pinned"] == 21 for p in run.json["peers"])
+
+
+def test_pins_lost_outside_the_tool_are_restored(net: Net, member: Member) -> None:
+    alice = net.node()
+    cids = content(alice, "a", "b")
+    alice.publish_json_dir({"m.json": cids})
+    member.configure([alice.peer_id])
+    assert member.sync().code == 0
+    member.node.rpc("pin/rm", cids[0])
+
+    run = member.sync()
+
+    assert run.code == 0 and cids[0] in member.node.recursive_pins()
+    assert run.json["peers"][0]["newly_pinned"] == 1
+
+
+def test_content_nobody_has_stalls_and_the_rest_goes_on(net: Net, member: Member) -> None:
+    alice = net.node()
+    present = content(alice, "present")[0]
+    missing = "bafkreie5zkhkxqyz7uhq6puaqcbc7t5xdxk7u3bxbf3chjmw6y6awqx2ai"  # of bytes nobody has
+    alice.publish_json_dir({"m.json": [missing, present]})
+    member.configure([alice.peer_id], stall_timeout=2)
+
+    run = member.sync()
+
+    assert run.code == 1
+    assert present in member.node.recursive_pins()
+    (peer,) = run.json["peers"]
+    assert peer["failed"] == 1
+    assert f"pin {missing} made no progress for 2s" in peer["errors"][0]
+
+
+def test_kubo_down_is_exit_3_and_changes_nothing(member: Member) -> None:
+    member.configure(["k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8"])
+    member.node.stop()
+
+    run = member.sync()
+
+    assert run.code == 3
+    assert "is unreachable (connection refused)" in run.err
+    assert run.json["kubo_error"]
+
+
+def test_a_second_sync_while_one_runs_exits_at_once(member: Member) -> None:
+    member.configure([])
+    member.state_dir.mkdir()
+    with SyncLock(member.state_dir):
+        run = member.sync()
+    assert run.code == 4
+    assert "another sync" in run.err and "is running" in run.err
+    assert member.sync().code == 0, "the lock is gone with its holder"
+
+
+def test_status_reports_each_peer(net: Net, member: Member) -> None:
+    alice = net.node()
+    alice.publish_json_dir({"m.json": content(alice, "s")})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    assert member.sync().code == 0
+
+    text = member.cli("status", "--config", str(member.config_path))
+    data = member.cli("status", "--config", str(member.config_path), "--json")
+
+    assert "alice: last success" in text.out and "2 pins" in text.out
+    (peer,) = data.json["peers"]
+    assert peer["ok"] and peer["pins_held"] == 2 and peer["last_error"] is None
+    state = json.loads((member.state_dir / "peers" / "alice.json").read_text())
+    assert state["complete"] is True
