@@ -132,9 +132,19 @@ class KuboNode:
             time.sleep(0.1)
         else:
             raise RuntimeError("kubo daemon did not come up in time")
+        self._keep_ports()
         for peer in self.peers:
             if peer.running:
                 self.connect(peer)
+
+    def _keep_ports(self) -> None:
+        """Pin the ports the kernel picked, so a restart comes back at the same address."""
+        config_file = self.repo / "config"
+        config = json.loads(config_file.read_text())
+        if config["Addresses"]["API"].endswith("/tcp/0"):
+            config["Addresses"]["API"] = (self.repo / "api").read_text().strip()
+            config["Addresses"]["Swarm"] = [self.swarm_addr().split("/p2p/")[0]]
+            config_file.write_text(json.dumps(config, indent=2))
 
     @property
     def running(self) -> bool:

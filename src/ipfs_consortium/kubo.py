@@ -9,7 +9,8 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +102,9 @@ class KuboClient:
         except (ValueError, requests.RequestException) as exc:
             raise _stream_failure(command, exc) from None
 
-    def _lines(self, command: str, params: list[tuple[str, str]], **kwargs: Any) -> Iterator[Any]:
+    def _lines(
+        self, command: str, params: list[tuple[str, str]], **kwargs: Any
+    ) -> Generator[Any, None, None]:
         """Yield each JSON value of a streamed answer; a streamed error raises KuboError."""
         response = self._post(command, params, stream=True, **kwargs)
         try:
@@ -198,22 +201,37 @@ class KuboClient:
         last: tuple[int, int] = (0, 0)
         stalled = PinStalled(f"pin {cid} made no progress for {stall_timeout:g}s")
         try:
-            for event in self._lines("pin/add", params, timeout=stall_timeout):
-                if "Pins" in event:
-                    return last[1]
-                now = time.monotonic()
-                current = (int(event.get("Progress", 0)), int(event.get("Bytes", 0)))
-                if current != last:
-                    last, last_change = current, now
-                if max_bytes is not None and last[1] > max_bytes:
-                    raise QuotaExceeded(
-                        f"pin {cid} passed the {max_bytes}-byte quota after {last[1]} bytes"
-                    )
-                if now - last_change > stall_timeout:
-                    raise stalled
+            with closing(self._lines("pin/add", params, timeout=stall_timeout)) as events:
+                for event in events:
+                    done = "Pins" in event
+                    if not done:
+                        current = (int(event.get("Progress", 0)), int(event.get("Bytes", 0)))
+                        if current != last:
+                            last, last_change = current, time.monotonic()
+                    if max_bytes is not None and last[1] > max_bytes:
+                        break
+                    if done:
+                        return last[1]
+                    if time.monotonic() - last_change > stall_timeout:
+                        raise stalled
+                else:
+                    raise KuboError(f"Kubo pin/add {cid}: the answer ended before the pin did")
         except KuboTimeout:
             raise stalled from None
-        raise KuboError(f"Kubo pin/add {cid}: the answer ended before the pin completed")
+        # Kubo may finish the pin before it notices the closed connection: undo it.
+        self._unpin_if_pinned(cid)
+        raise QuotaExceeded(
+            f"pin {cid} abandoned after {last[1]} bytes: its peers' byte quota left it {max_bytes}"
+        )
+
+    def _unpin_if_pinned(self, cid: str) -> None:
+        try:
+            self.pin_rm(cid)
+        except KuboUnreachable:
+            raise
+        except KuboError as exc:
+            if "not pinned" not in str(exc):
+                raise
 
     def pin_rename(self, cid: str, name: str) -> None:
         """Give an existing recursive pin a new name (Kubo renames on a repeated add)."""

@@ -12,6 +12,8 @@ from .cid import parse_cid
 from .errors import CIDError, ManifestError
 
 MANIFEST_SUFFIX = ".json"
+# A hostile manifest can hold a million bad entries; the log needs only the first few.
+MAX_PROBLEMS_LISTED = 20
 
 
 @dataclass
@@ -50,18 +52,29 @@ def parse_manifest(name: str, data: bytes, max_bytes: int) -> Manifest:
         )
     manifest = Manifest(name)
     seen: set[str] = set()
+    bad = 0
     for index, entry in enumerate(decoded):
-        if not isinstance(entry, str):
-            manifest.problems.append(
-                f"{name}[{index}]: {json.dumps(entry)[:80]} is not a CID string"
-            )
-            continue
         try:
+            if not isinstance(entry, str):
+                raise CIDError(f"{_excerpt(entry)} is not a CID string")
             cid = parse_cid(entry)
         except CIDError as exc:
-            manifest.problems.append(f"{name}[{index}]: {exc}")
+            bad += 1
+            if bad <= MAX_PROBLEMS_LISTED:
+                manifest.problems.append(f"{name}[{index}]: {exc}")
             continue
         if cid not in seen:
             seen.add(cid)
             manifest.cids.append(cid)
+    if bad > MAX_PROBLEMS_LISTED:
+        manifest.problems.append(
+            f"{name}: {bad - MAX_PROBLEMS_LISTED} more invalid entries not listed"
+        )
     return manifest
+
+
+def _excerpt(value: object) -> str:
+    """A short rendering of a JSON value, safe for values nested deep or huge."""
+    if isinstance(value, list | dict):
+        return f"a JSON {'array' if isinstance(value, list) else 'object'}"
+    return json.dumps(value)[:80]

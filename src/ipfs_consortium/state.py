@@ -40,6 +40,8 @@ class PeerState:
     failing_since: str | None = None
     pins_held: int = 0
     bytes_held: int = 0
+    # Bytes Kubo reported fetching for each CID pinned for this peer: its quota usage.
+    sizes: dict[str, int] = field(default_factory=dict)
     last_result: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -1,10 +1,33 @@
-"""``ipfs-consortium status``: what the state directory says about each peer."""
+"""What the state directory says about each peer: ``ipfs-consortium status`` and the
+Prometheus textfile, both from one set of figures."""
 
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .state import PeerState, StateDir
+
+
+def peer_status(state: PeerState) -> dict[str, Any]:
+    return {
+        "peer": state.peer,
+        "ipns": state.ipns,
+        "ok": state.last_error is None and state.last_success is not None,
+        "root": state.root,
+        "last_attempt": state.last_attempt,
+        "last_success": state.last_success,
+        "last_error": state.last_error,
+        "failing_since": state.failing_since,
+        "pins_held": state.pins_held,
+        "bytes_held": state.bytes_held,
+    }
+
+
+def status_json(state_dir: Path) -> dict[str, Any]:
+    return {
+        "state_dir": str(state_dir),
+        "peers": [peer_status(s) for s in StateDir(state_dir).all()],
+    }
 
 
 def _age(stamp: str | None, now: datetime) -> str:
@@ -15,26 +38,6 @@ def _age(stamp: str | None, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{max(seconds, 0)}s ago"
-
-
-def status_json(state_dir: Path) -> dict[str, Any]:
-    peers = []
-    for state in StateDir(state_dir).all():
-        peers.append(
-            {
-                "peer": state.peer,
-                "ipns": state.ipns,
-                "ok": state.last_error is None and state.last_success is not None,
-                "root": state.root,
-                "last_attempt": state.last_attempt,
-                "last_success": state.last_success,
-                "last_error": state.last_error,
-                "failing_since": state.failing_since,
-                "pins_held": state.pins_held,
-                "bytes_held": state.bytes_held,
-            }
-        )
-    return {"state_dir": str(state_dir), "peers": peers}
 
 
 def _line(state: PeerState, now: datetime) -> str:

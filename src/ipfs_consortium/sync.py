@@ -19,7 +19,9 @@ from .errors import ConsortiumError, KuboError, KuboUnreachable
 from .fetch import Reading, limits_of, read_peer
 from .kubo import KuboClient, Timeouts
 from .lock import SyncLock
+from .metrics import write_metrics
 from .plan import Claim, Plan, claimants, make_plan
+from .quota import ByteBudgets
 from .report import PeerOutcome, SyncReport, describe
 from .state import PeerState, StateDir, now_iso
 
@@ -52,7 +54,13 @@ def run_sync(config: Config, state_dir: Path, dry_run: bool = False) -> SyncRepo
         return _Sync(config, store, dry_run=True).run()
     store.ensure()
     with SyncLock(state_dir):
-        return _Sync(config, store, dry_run=False).run()
+        report = _Sync(config, store, dry_run=False).run()
+        if config.metrics_file is not None:
+            try:
+                write_metrics(config.metrics_file, state_dir, report)
+            except (OSError, ConsortiumError) as exc:
+                log.error("metrics file %s cannot be written (%s)", config.metrics_file, exc)
+        return report
 
 
 class _Sync:
@@ -83,6 +91,10 @@ class _Sync:
             return
         log.info("Kubo at %s holds %d recursive pins", config.api, len(pins))
         previous = {p.name: self.store.load(p.name, p.ipns) for p in config.peers}
+        self.budgets = ByteBudgets(
+            {p.name: p.max_bytes for p in config.peers},
+            {name: state.bytes_held for name, state in previous.items()},
+        )
         readings = self._read_peers(pins, previous)
 
         claims = [
@@ -141,38 +153,46 @@ class _Sync:
         ]
         jobs += [(cid, partial(self._rename_one, cid, name)) for cid, name in plan.rename.items()]
         results: dict[str, PinResult] = {}
-        if not jobs:
-            return results
         progress = _Progress(len(plan.pin))
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="pin") as pool:
-            futures: dict[Future[int], str] = {pool.submit(job): cid for cid, job in jobs}
+            futures = {pool.submit(self._unless_kubo_gone, job): cid for cid, job in jobs}
             for future in as_completed(futures):
                 cid = futures[future]
-                try:
-                    results[cid] = PinResult(cid, True, future.result())
-                except KuboUnreachable as exc:
-                    if not self.report.kubo_error:
-                        log.error("%s; stopping: no pin is released on this run", exc)
-                    self.report.kubo_error = str(exc)
-                    results[cid] = PinResult(cid, False, error=str(exc))
-                    pool.shutdown(wait=False, cancel_futures=True)
-                except ConsortiumError as exc:
-                    log.error("%s (wanted by %s)", exc, ", ".join(plan.wanted[cid]))
-                    results[cid] = PinResult(cid, False, error=str(exc))
-                except Exception as exc:  # noqa: BLE001 - one pin's bug must not stop the rest
-                    log.exception("pin %s failed unexpectedly", cid)
-                    results[cid] = PinResult(cid, False, error=f"pin {cid}: {exc}")
+                result = self._result(cid, future, plan)
+                if result is None:
+                    continue  # not attempted: Kubo had gone away
+                results[cid] = result
                 if cid in plan.pin:
-                    progress.step(results[cid])
+                    progress.step(result)
         progress.done()
         return results
 
+    def _unless_kubo_gone(self, job: Callable[[], int]) -> int | None:
+        # Once Kubo is unreachable the queued jobs end at once instead of each failing
+        # in turn (cancelling futures would leave as_completed waiting for them).
+        return None if self.report.kubo_error else job()
+
+    def _result(self, cid: str, future: Future[int | None], plan: Plan) -> PinResult | None:
+        try:
+            fetched = future.result()
+        except KuboUnreachable as exc:
+            if not self.report.kubo_error:
+                log.error("%s; stopping: no pin is released on this run", exc)
+            self.report.kubo_error = str(exc)
+            return PinResult(cid, False, error=str(exc))
+        except ConsortiumError as exc:
+            log.error("%s (wanted by %s)", exc, ", ".join(plan.wanted[cid]))
+            return PinResult(cid, False, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one pin's bug must not stop the rest
+            log.exception("pin %s failed unexpectedly", cid)
+            return PinResult(cid, False, error=f"pin {cid}: {exc}")
+        return None if fetched is None else PinResult(cid, True, fetched)
+
     def _pin_one(self, cid: str, name: str, plan: Plan) -> int:
-        budget = min(
-            (p.max_bytes for p in self.config.peers if p.name in plan.wanted[cid] and p.max_bytes),
-            default=None,
-        )
-        fetched = self.client.pin_add(cid, name, self.config.stall_timeout, budget)
+        peers = plan.wanted[cid]
+        allowance = self.budgets.allowance(peers, cid)
+        fetched = self.client.pin_add(cid, name, self.config.stall_timeout, allowance)
+        self.budgets.charge(peers, fetched)
         log.debug("pinned %s as %s (%d bytes)", cid, name, fetched)
         return fetched
 
@@ -218,7 +238,7 @@ class _Sync:
             self.report.peers.append(outcome)
             log.log(logging.INFO if outcome.ok else logging.ERROR, "%s", describe(outcome))
             if not self.dry_run:
-                self._record(reading, claim, outcome, pins, results)
+                self._record(reading, claim, outcome, plan, pins, results)
 
     def _outcome(
         self,
@@ -263,6 +283,7 @@ class _Sync:
         reading: Reading,
         claim: Claim,
         outcome: PeerOutcome,
+        plan: Plan,
         pins: dict[str, str],
         results: dict[str, PinResult],
     ) -> None:
@@ -277,8 +298,11 @@ class _Sync:
         state.wanted = list(dict.fromkeys(claim.cids))
         state.complete = outcome.ok
         held = [c for c in state.wanted if c in pins or (c in results and results[c].ok)]
+        fetched = {c: r.bytes for c, r in results.items() if r.ok and c in plan.pin}
+        sizes = {c: fetched.get(c, state.sizes.get(c, 0)) for c in held}
+        state.sizes = {c: size for c, size in sizes.items() if size}
         state.pins_held = len(held)
-        state.bytes_held += outcome.bytes_fetched
+        state.bytes_held = sum(state.sizes.values())
         if outcome.ok:
             state.last_success = now
             state.last_error = None

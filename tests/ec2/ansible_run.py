@@ -32,6 +32,7 @@ def run_playbook(
     inventory: str,
     extra_vars: dict[str, Any],
     env: dict[str, str] | None = None,
+    options: list[str] | None = None,
     check: bool = True,
 ) -> PlaybookRun:
     """Run a playbook; ``check`` asserts that it succeeded.
@@ -51,11 +52,18 @@ def run_playbook(
     proc = subprocess.run(
         [
             str(BIN / "ansible-playbook"),
-            "-i", inventory,
-            "-e", json.dumps(extra_vars),
+            "-i",
+            inventory,
+            "-e",
+            json.dumps(extra_vars),
+            *(options or []),
             str(playbook),
         ],
-        env=full_env, capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     try:
         output = json.loads(proc.stdout)

@@ -54,9 +54,8 @@ def launch_member(
     client: Any, name: str, *, consortium: str = "ipfs-consortium", data_gib: int | None = 100
 ) -> str:
     """An instance tagged as the ec2_member role tags it, with its data volume attached."""
-    image = client.describe_images()["Images"][0]["ImageId"]
     instance = client.run_instances(
-        ImageId=image,
+        ImageId="ami-0deb12new0000001",
         MinCount=1,
         MaxCount=1,
         InstanceType="t3.small",
@@ -99,19 +98,36 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     """moto's server on a loopback port, knowing two Debian 12 images and a Debian 11 one."""
     root = tmp_path_factory.mktemp("moto")
     amis = root / "amis.json"
-    amis.write_text(json.dumps([
-        _ami("ami-0deb12new0000001", "debian-12-amd64-20250610-2140", "2025-06-10T21:40:00Z"),
-        _ami("ami-0deb12old0000001", "debian-12-amd64-20240102-1600", "2024-01-02T16:00:00Z"),
-        _ami("ami-0deb11new0000001", "debian-11-amd64-20250611-2141", "2025-06-11T21:41:00Z"),
-    ]))
+    amis.write_text(
+        json.dumps(
+            [
+                _ami(
+                    "ami-0deb12new0000001", "debian-12-amd64-20250610-2140", "2025-06-10T21:40:00Z"
+                ),
+                _ami(
+                    "ami-0deb12old0000001", "debian-12-amd64-20240102-1600", "2024-01-02T16:00:00Z"
+                ),
+                _ami(
+                    "ami-0deb11new0000001", "debian-11-amd64-20250611-2141", "2025-06-11T21:41:00Z"
+                ),
+            ]
+        )
+    )
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = (root / "moto.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("moto_launcher.py")),
-         "-H", "127.0.0.1", "-p", str(port)],
+        [
+            sys.executable,
+            str(Path(__file__).with_name("moto_launcher.py")),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
         env={"PATH": "/usr/bin:/bin", "MOTO_AMIS_PATH": str(amis)},
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -121,7 +137,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start, see {root / 'moto.log'}")
+                    raise RuntimeError(f"moto did not start, see {root / 'moto.log'}") from None
                 time.sleep(0.2)
         yield MotoServer(url)
     finally:
@@ -132,8 +148,17 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 
 def _ami(ami_id: str, name: str, created: str) -> dict[str, Any]:
     return {
-        "ami_id": ami_id, "name": name, "owner_id": DEBIAN_OWNER, "state": "available",
-        "public": True, "architecture": "x86_64", "virtualization_type": "hvm",
-        "root_device_type": "ebs", "root_device_name": "/dev/xvda", "image_type": "machine",
-        "hypervisor": "xen", "creation_date": created, "description": name,
+        "ami_id": ami_id,
+        "name": name,
+        "owner_id": DEBIAN_OWNER,
+        "state": "available",
+        "public": True,
+        "architecture": "x86_64",
+        "virtualization_type": "hvm",
+        "root_device_type": "ebs",
+        "root_device_name": "/dev/xvda",
+        "image_type": "machine",
+        "hypervisor": "xen",
+        "creation_date": created,
+        "description": name,
     }

@@ -102,18 +102,25 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
         for reservation in page["Reservations"]
         for instance in reservation["Instances"]
     ]
-    volumes: dict[str, DataVolume] = {}
+    # A member's data volume is the one attached to its instance; a detached one (kept when
+    # an earlier instance was terminated) counts only when none is attached.
+    attached: dict[str, DataVolume] = {}
+    detached: dict[str, DataVolume] = {}
     for page in client.get_paginator("describe_volumes").paginate(
         Filters=[*_filters(consortium, names), {"Name": f"tag:{TAG_ROLE}", "Values": [DATA_ROLE]}]
     ):
         for volume in page["Volumes"]:
-            attachments = volume.get("Attachments") or [{}]
-            volumes[_tags(volume).get(TAG_MEMBER, "")] = DataVolume(
+            attachment = (volume.get("Attachments") or [{}])[0]
+            data_volume = DataVolume(
                 volume_id=volume["VolumeId"],
                 size_gib=int(volume["Size"]),
                 state=volume["State"],
-                device=attachments[0].get("Device"),
+                device=attachment.get("Device"),
             )
+            if "InstanceId" in attachment:
+                attached[attachment["InstanceId"]] = data_volume
+            else:
+                detached.setdefault(_tags(volume).get(TAG_MEMBER, ""), data_volume)
 
     members = []
     for instance in instances:
@@ -126,7 +133,7 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
                 state=instance["State"]["Name"],
                 instance_type=instance["InstanceType"],
                 public_dns=instance.get("PublicDnsName") or "",
-                data_volume=volumes.get(name),
+                data_volume=attached.get(instance["InstanceId"]) or detached.get(name),
             )
         )
     missing = sorted(set(names) - {m.name for m in members})

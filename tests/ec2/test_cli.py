@@ -1,0 +1,235 @@
+"""consortium-ec2 against moto in-process (mock_aws)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from moto import mock_aws
+
+from ipfs_consortium.ec2 import cli, errors, members
+from ipfs_consortium.ec2.cli import main
+
+from .ansible_run import ROOT
+from .conftest import REGION, launch_member
+
+
+@pytest.fixture
+def ec2(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # moto's hundreds of default images take seconds to load and no test needs them.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    with mock_aws():
+        yield boto3.client("ec2", region_name=REGION)
+
+
+def _state(ec2: Any, instance_id: str) -> str:
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+    return str(instance["Instances"][0]["State"]["Name"])
+
+
+def _volume_of(ec2: Any, instance_id: str) -> dict[str, Any]:
+    volumes = ec2.describe_volumes(
+        Filters=[{"Name": f"tag:{members.TAG_ROLE}", "Values": [members.DATA_ROLE]}]
+    )["Volumes"]
+    [volume] = [v for v in volumes if any(a["InstanceId"] == instance_id for a in v["Attachments"])]
+    return volume
+
+
+@pytest.fixture
+def alice_with_volume(ec2: Any) -> tuple[str, str]:
+    """Member alice's instance id and data volume id."""
+    alice = launch_member(ec2, "alice")
+    return alice, _volume_of(ec2, alice)["VolumeId"]
+
+
+def test_tag_keys_are_the_roles() -> None:
+    role_vars = yaml.safe_load((ROOT / "roles/ec2_member/vars/main.yml").read_text())
+    assert role_vars["_ec2_member_tag_consortium"] == members.TAG_CONSORTIUM
+    assert role_vars["_ec2_member_tag_member"] == members.TAG_MEMBER
+    assert role_vars["_ec2_member_tag_role"] == members.TAG_ROLE
+    assert role_vars["_ec2_member_data_role"] == members.DATA_ROLE
+    defaults = yaml.safe_load((ROOT / "roles/ec2_member/defaults/main.yml").read_text())
+    assert defaults["ec2_member_consortium"] == members.DEFAULT_CONSORTIUM
+
+
+def test_list_prints_an_aligned_table_of_this_consortium(
+    ec2: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bob = launch_member(ec2, "bob", data_gib=None)
+    alice = launch_member(ec2, "alice", data_gib=250)
+    launch_member(ec2, "mallory", consortium="another")
+
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["MEMBER", "alice", "bob"]
+    header, alice_row, bob_row = lines
+    assert alice_row.split()[1:4] == [alice, "running", "t3.small"]
+    assert alice_row.split()[-1] == "250"
+    assert bob_row.split()[1] == bob and bob_row.split()[-1] == "-"
+    # Aligned: every column starts where its heading does.
+    for heading in ("INSTANCE", "STATE", "TYPE", "DATA GiB"):
+        column = header.index(heading)
+        assert alice_row[column - 1] == " " and alice_row[column] != " "
+        assert bob_row[column - 1] == " " and bob_row[column] != " "
+
+
+def test_stop_and_start_selected_members(ec2: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    alice = launch_member(ec2, "alice")
+    bob = launch_member(ec2, "bob")
+
+    assert main(["stop", "alice", "--wait"]) == 0
+    assert capsys.readouterr().out == f"alice ({alice}): running -> stopped\n"
+    assert (_state(ec2, alice), _state(ec2, bob)) == ("stopped", "running")
+
+    assert main(["start", "--all"]) == 0
+    assert _state(ec2, alice) == "running"
+
+
+def test_start_needs_members_or_all(ec2: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["start"])
+    assert exit_info.value.code == 2
+    assert "name the members, or pass --all" in capsys.readouterr().err
+
+
+def test_terminate_asks_and_keeps_the_data_volume(
+    ec2: Any,
+    alice_with_volume: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    alice, volume_id = alice_with_volume
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["terminate", "alice"]) == 1
+    assert "not confirmed" in capsys.readouterr().err
+    assert _state(ec2, alice) == "running"
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["terminate", "alice"]) == 0
+    assert f"kept data volume {volume_id}" in capsys.readouterr().out
+    assert _state(ec2, alice) in ("shutting-down", "terminated")
+    assert ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
+
+
+def test_terminate_deletes_the_data_volume_only_when_told(
+    ec2: Any, alice_with_volume: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, volume_id = alice_with_volume
+
+    assert main(["terminate", "alice", "--yes", "--delete-data-volume"]) == 0
+    assert f"deleted data volume {volume_id}" in capsys.readouterr().out
+    assert volume_id not in [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
+
+
+def test_snapshot_tags_the_snapshot_like_the_volume(
+    ec2: Any, alice_with_volume: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, volume_id = alice_with_volume
+
+    assert main(["snapshot", "alice", "--description", "before upgrade"]) == 0
+    [snapshot] = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume_id]}])[
+        "Snapshots"
+    ]
+    assert snapshot["VolumeId"] == volume_id
+    assert snapshot["Description"] == "before upgrade"
+    tags = {t["Key"]: t["Value"] for t in snapshot["Tags"]}
+    assert tags[members.TAG_CONSORTIUM] == "ipfs-consortium"
+    assert tags[members.TAG_MEMBER] == "alice"
+    assert tags[members.TAG_ROLE] == members.DATA_ROLE
+    assert snapshot["SnapshotId"] in capsys.readouterr().out
+
+
+def test_snapshot_without_data_volume_is_an_error(
+    ec2: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch_member(ec2, "bob", data_gib=None)
+    assert main(["snapshot", "bob"]) == 1
+    assert "has no volume tagged ipfs-consortium:role=data" in capsys.readouterr().err
+
+
+def test_resize_volume_grows_and_refuses_to_shrink(
+    ec2: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = launch_member(ec2, "alice", data_gib=100)
+    assert main(["resize-volume", "alice", "--size", "50"]) == 1
+    assert "only grow" in capsys.readouterr().err
+    assert main(["resize-volume", "alice", "--size", "200"]) == 0
+    assert _volume_of(ec2, alice)["Size"] == 200
+
+
+def test_unknown_member_is_one_line(ec2: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    launch_member(ec2, "alice")
+    assert main(["stop", "alice", "zoe", "yannick"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "consortium-ec2: error: no instance tagged ipfs-consortium:consortium=ipfs-consortium"
+        " for member(s): yannick, zoe\n"
+    )
+    assert _state(ec2, launch_member(ec2, "bob")) == "running"
+
+
+def test_no_credentials_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    # Signing fails before any request, so the (closed) loopback endpoint is never called.
+    assert main(["--endpoint-url", "http://127.0.0.1:9", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("consortium-ec2: error: no AWS credentials found")
+    assert err.count("\n") == 1
+
+
+def test_aws_options_are_accepted_after_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[members.AwsSettings] = []
+    monkeypatch.setattr(cli, "ec2_client", lambda settings: seen.append(settings))
+    monkeypatch.setattr(cli, "find_members", lambda client, consortium, names: [])
+    assert main(["--region", "eu-west-1", "list", "--profile", "ops"]) == 0
+    assert seen == [members.AwsSettings("eu-west-1", "ops", None)]
+
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "slow down"}}, "DescribeInstances")
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected", "message"),
+    [
+        (NoCredentialsError(), errors.ConfigurationError, "no AWS credentials found"),
+        (NoRegionError(), errors.ConfigurationError, "no AWS region"),
+        (
+            EndpointConnectionError(endpoint_url="https://ec2.example"),
+            errors.EndpointUnreachable,
+            "cannot reach the EC2 endpoint https://ec2.example",
+        ),
+        (_client_error("RequestLimitExceeded"), errors.Throttled, "throttling"),
+        (_client_error("UnauthorizedOperation"), errors.AwsApiError, "(UnauthorizedOperation)"),
+    ],
+)
+def test_botocore_errors_become_one_line(
+    raised: Exception,
+    expected: type[errors.Ec2Error],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def fail(*args: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(cli, "find_members", fail)
+    with pytest.raises(expected), errors.aws_errors():
+        fail()
+    assert main(["list"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

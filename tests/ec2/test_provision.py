@@ -1,0 +1,363 @@
+"""playbooks/provision.yml (the ec2_member role) against moto's server on loopback.
+
+ssh is /bin/false in these runs (see ansible_run.run_playbook), and the hosts that are not
+EC2 members point at a closed loopback port: nothing connects to any machine, least of all
+to the addresses moto makes up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ipfs_consortium.ec2.cli import main
+from ipfs_consortium.ec2.members import DATA_ROLE, TAG_CONSORTIUM, TAG_MEMBER, TAG_ROLE
+
+from .ansible_run import BIN, ROOT, PlaybookRun, run_playbook
+from .conftest import REGION, MotoServer
+
+PROVISION = ROOT / "playbooks/provision.yml"
+ADMIN_CIDR = "203.0.113.0/24"
+
+
+def _public_key(tmp_path: Path) -> Path:
+    path = tmp_path / "id_ed25519.pub"
+    if path.exists():  # the same key on every run, as an operator's would be
+        return path
+    key = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    )
+    path.write_bytes(key + b" operator@example\n")
+    return path
+
+
+def _provision(
+    tmp_path: Path,
+    moto: MotoServer,
+    hosts: dict[str, dict[str, Any]],
+    *,
+    playbook: Path = PROVISION,
+    options: list[str] | None = None,
+    check: bool = True,
+    **extra_vars: Any,
+) -> PlaybookRun:
+    """Run ``playbook`` on ``hosts`` (group consortium_members) against moto."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"consortium_members": {"hosts": hosts}}))
+    return run_playbook(
+        playbook,
+        inventory=str(inventory),
+        extra_vars={
+            "ec2_member_endpoint_url": moto.url,
+            "ec2_member_region": REGION,
+            "ec2_admin_cidrs": [ADMIN_CIDR],
+            "ec2_member_public_key_file": str(_public_key(tmp_path)),
+            **extra_vars,
+        },
+        options=options,
+        check=check,
+    )
+
+
+# Any connection to this host would fail the run: nothing listens on port 9 (discard),
+# and ssh is /bin/false anyway.
+NOT_ON_EC2 = {"ansible_host": "127.0.0.1", "ansible_port": 9}
+
+
+def _resources(ec2: Any, consortium: str) -> dict[str, Any]:
+    by_consortium = [{"Name": f"tag:{TAG_CONSORTIUM}", "Values": [consortium]}]
+    return {
+        "instances": sorted(
+            i["InstanceId"]
+            for r in ec2.describe_instances(Filters=by_consortium)["Reservations"]
+            for i in r["Instances"]
+        ),
+        "volumes": sorted(
+            v["VolumeId"] for v in ec2.describe_volumes(Filters=by_consortium)["Volumes"]
+        ),
+        "groups": sorted(
+            g["GroupId"]
+            for g in ec2.describe_security_groups(Filters=by_consortium)["SecurityGroups"]
+        ),
+        "keys": sorted(
+            k["KeyName"] for k in ec2.describe_key_pairs(Filters=by_consortium)["KeyPairs"]
+        ),
+    }
+
+
+def _instance(ec2: Any, consortium: str, member: str) -> dict[str, Any]:
+    [reservation] = ec2.describe_instances(
+        Filters=[
+            {"Name": f"tag:{TAG_CONSORTIUM}", "Values": [consortium]},
+            {"Name": f"tag:{TAG_MEMBER}", "Values": [member]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]},
+        ]
+    )["Reservations"]
+    [instance] = reservation["Instances"]
+    return dict(instance)
+
+
+def _ingress(group: dict[str, Any]) -> set[tuple[str, int, int, str]]:
+    return {
+        (p["IpProtocol"], p["FromPort"], p["ToPort"], r.get("CidrIp") or r.get("CidrIpv6"))
+        for p in group["IpPermissions"]
+        for r in p.get("IpRanges", []) + p.get("Ipv6Ranges", [])
+    }
+
+
+def test_provisions_once_and_a_second_run_changes_nothing(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    ec2 = moto_server.client()
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+    consortium = "test-idempotent"
+    hosts = {
+        # In the subnet given, and in the default VPC.
+        "alice": {"ec2_member_enabled": True, "ec2_member_subnet_id": subnet},
+        "bob": {"ec2_member_enabled": True, "ec2_member_public_network": False},
+        "carol": NOT_ON_EC2,
+    }
+
+    first = _provision(tmp_path, moto_server, hosts, ec2_member_consortium=consortium)
+    assert first.stats["alice"]["changed"] > 0 and first.stats["bob"]["changed"] > 0
+    assert first.stats["carol"]["changed"] == 0 and first.stats["carol"]["ok"] == 0
+    created = _resources(ec2, consortium)
+    # Each member's root and data volumes carry the tags.
+    assert {k: len(v) for k, v in created.items()} == {
+        "instances": 2,
+        "volumes": 4,
+        "groups": 2,
+        "keys": 2,
+    }
+
+    alice = _instance(ec2, consortium, "alice")
+    assert alice["SubnetId"] == subnet
+    assert alice["ImageId"] == "ami-0deb12new0000001"  # the newest Debian 12, not 11
+    assert alice["InstanceType"] == "t3.small"
+    assert alice["KeyName"] == f"{consortium}-alice"
+    assert alice["MetadataOptions"]["HttpTokens"] == "required"
+    assert alice["MetadataOptions"]["HttpEndpoint"] == "enabled"
+
+    devices = {m["DeviceName"]: m["Ebs"] for m in alice["BlockDeviceMappings"]}
+    assert set(devices) == {"/dev/xvda", "/dev/xvdb"}
+    assert devices["/dev/xvda"]["DeleteOnTermination"] is True
+    assert devices["/dev/xvdb"]["DeleteOnTermination"] is False
+    volumes = {
+        v["VolumeId"]: v
+        for v in ec2.describe_volumes(VolumeIds=[e["VolumeId"] for e in devices.values()])[
+            "Volumes"
+        ]
+    }
+    assert all(v["Encrypted"] for v in volumes.values())
+    data = volumes[devices["/dev/xvdb"]["VolumeId"]]
+    assert data["Size"] == 100
+    data_tags = {t["Key"]: t["Value"] for t in data["Tags"]}
+    assert data_tags[TAG_ROLE] == DATA_ROLE and data_tags[TAG_MEMBER] == "alice"
+
+    [group] = ec2.describe_security_groups(
+        GroupIds=[g["GroupId"] for g in alice["SecurityGroups"]]
+    )["SecurityGroups"]
+    assert group["VpcId"] == vpc
+    assert _ingress(group) == {
+        ("tcp", 22, 22, ADMIN_CIDR),
+        ("tcp", 4001, 4001, "0.0.0.0/0"),
+        ("tcp", 4001, 4001, "::/0"),
+        ("udp", 4001, 4001, "0.0.0.0/0"),
+        ("udp", 4001, 4001, "::/0"),
+    }
+    bob = _instance(ec2, consortium, "bob")
+    [bob_group] = ec2.describe_security_groups(
+        GroupIds=[g["GroupId"] for g in bob["SecurityGroups"]]
+    )["SecurityGroups"]
+    assert {rule[0] for rule in _ingress(bob_group)} == {"tcp"}  # private network: no QUIC
+
+    second = _provision(tmp_path, moto_server, hosts, ec2_member_consortium=consortium)
+    assert {host: s["changed"] for host, s in second.stats.items()} == {
+        "alice": 0,
+        "bob": 0,
+        "carol": 0,
+    }
+    assert _resources(ec2, consortium) == created
+
+    # A port opened by hand is closed by the next run.
+    ec2.authorize_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5001,
+                "ToPort": 5001,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
+    _provision(tmp_path, moto_server, hosts, ec2_member_consortium=consortium)
+    [group] = ec2.describe_security_groups(GroupIds=[group["GroupId"]])["SecurityGroups"]
+    assert not any(rule[1] <= 5001 <= rule[2] for rule in _ingress(group))
+
+
+def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoServer) -> None:
+    consortium = "test-handoff"
+    hosts = {"alice": {"ec2_member_enabled": True}}
+    playbook = tmp_path / "site.yml"
+    # site.yml's shape: provisioning, then a play on the members that records what the
+    # node roles would see (on the controller: nothing connects to moto's addresses).
+    playbook.write_text(f"""
+- ansible.builtin.import_playbook: {PROVISION}
+- name: What the node roles will see
+  hosts: consortium_members
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        dest: "{tmp_path}/{{{{ inventory_hostname }}}}.yml"
+        content: "{{{{ dict(ansible_host=ansible_host, ansible_user=ansible_user,
+          data_volume_enabled=data_volume_enabled, data_volume_id=data_volume_id) | to_yaml }}}}"
+      delegate_to: localhost
+""")
+    extra_vars = {
+        "ec2_member_consortium": consortium,
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+    }
+    _provision(tmp_path, moto_server, hosts, playbook=playbook, **extra_vars)
+    seen = yaml.safe_load((tmp_path / "alice.yml").read_text())
+    instance = _instance(moto_server.client(), consortium, "alice")
+    data_volume = next(
+        m["Ebs"]["VolumeId"]
+        for m in instance["BlockDeviceMappings"]
+        if m["DeviceName"] == "/dev/xvdb"
+    )
+    expected = {
+        "ansible_host": instance["PublicIpAddress"],
+        "ansible_user": "admin",
+        "data_volume_enabled": True,
+        "data_volume_id": data_volume,
+    }
+    assert seen == expected
+
+    # The example dynamic inventory finds the same member with the same variables.
+    example = yaml.safe_load((ROOT / "inventory/aws_ec2.yml").read_text())
+    example["endpoint_url"] = moto_server.url
+    example["filters"][f"tag:{TAG_CONSORTIUM}"] = consortium
+    dynamic = tmp_path / "aws_ec2.yml"
+    dynamic.write_text(yaml.safe_dump(example))
+    listed = json.loads(
+        subprocess.run(
+            [str(BIN / "ansible-inventory"), "-i", str(dynamic), "--list"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+        ).stdout
+    )
+    assert listed["consortium_members"]["hosts"] == ["alice"]
+    hostvars = listed["_meta"]["hostvars"]["alice"]
+    # ansible-inventory marks strings from AWS as unsafe: {"__ansible_unsafe": "..."}.
+    assert {
+        k: v["__ansible_unsafe"] if isinstance(v, dict) else v
+        for k, v in ((k, hostvars[k]) for k in expected)
+    } == expected
+
+    # Terminated with consortium-ec2 (the data volume stays), provisioned again: the new
+    # instance gets the same data volume back.
+    aws = ["--endpoint-url", moto_server.url, "--region", REGION, "--consortium", consortium]
+    assert main([*aws, "terminate", "alice", "--yes"]) == 0
+    _provision(tmp_path, moto_server, hosts, playbook=playbook, **extra_vars)
+    assert yaml.safe_load((tmp_path / "alice.yml").read_text())["data_volume_id"] == data_volume
+    new_instance = _instance(moto_server.client(), consortium, "alice")
+    assert new_instance["InstanceId"] != instance["InstanceId"]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"ec2_member_swarm_port": 5001}, {"ec2_member_ssh_port": 8080}],
+    ids=["swarm-port-5001", "ssh-port-8080"],
+)
+def test_never_opens_kubo_api_or_gateway(
+    tmp_path: Path, moto_server: MotoServer, variables: dict[str, int]
+) -> None:
+    consortium = "test-forbidden-" + next(iter(variables.values())).__str__()
+    run = _provision(
+        tmp_path,
+        moto_server,
+        {"eve": {"ec2_member_enabled": True, **variables}},
+        check=False,
+        ec2_member_consortium=consortium,
+    )
+    assert run.returncode != 0
+    assert "are never opened to the network" in str(run.output)
+    assert _resources(moto_server.client(), consortium) == {
+        "instances": [],
+        "volumes": [],
+        "groups": [],
+        "keys": [],
+    }
+
+
+def test_refuses_without_admin_cidrs(tmp_path: Path, moto_server: MotoServer) -> None:
+    run = _provision(
+        tmp_path,
+        moto_server,
+        {"eve": {"ec2_member_enabled": True}},
+        check=False,
+        ec2_admin_cidrs=[],
+        ec2_member_consortium="test-no-admin",
+    )
+    assert run.returncode != 0
+    assert "Set ec2_admin_cidrs" in str(run.output)
+
+
+def test_does_nothing_for_hosts_not_on_ec2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No credentials, no endpoint: provisioning must not need them for these hosts.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "consortium_members": {
+                    "hosts": {
+                        "container1": NOT_ON_EC2,
+                        "container2": {**NOT_ON_EC2, "ec2_member_enabled": False},
+                    }
+                }
+            }
+        )
+    )
+    run = run_playbook(PROVISION, inventory=str(inventory), extra_vars={})
+    for host in ("container1", "container2"):
+        stats = run.stats[host]
+        assert (stats["ok"], stats["changed"], stats["failures"], stats["unreachable"]) == (
+            0,
+            0,
+            0,
+            0,
+        )
+
+
+def test_check_mode_creates_nothing(tmp_path: Path, moto_server: MotoServer) -> None:
+    consortium = "test-check-mode"
+    run = _provision(
+        tmp_path,
+        moto_server,
+        {"alice": {"ec2_member_enabled": True}},
+        options=["--check"],
+        ec2_member_consortium=consortium,
+    )
+    assert run.stats["alice"]["changed"] > 0  # it says what it would create
+    assert _resources(moto_server.client(), consortium) == {
+        "instances": [],
+        "volumes": [],
+        "groups": [],
+        "keys": [],
+    }
