@@ -15,6 +15,7 @@ from typing import Any
 
 from .cid import b58decode, is_multihash, parse_cid
 from .errors import CIDError, ConfigError
+from .jsondoc import decode_json
 
 DEFAULT_API = "http://127.0.0.1:5001"
 DEFAULT_STATE_DIR = (
@@ -223,17 +224,10 @@ def parse_config(data: object, source: str) -> Config:
 def load_config(path: Path) -> Config:
     """Read and validate config.json at ``path``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    except RecursionError:
-        raise ConfigError(f"{path}: JSON nested too deeply") from None
+    data = decode_json(raw, str(path), ConfigError)
     return parse_config(data, str(path))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .cid import parse_cid
 from .errors import CIDError, ManifestError
+from .jsondoc import decode_json
 
 MANIFEST_SUFFIX = ".json"
 # A hostile manifest can hold a million bad entries; the log needs only the first few.
@@ -36,16 +37,7 @@ def parse_manifest(name: str, data: bytes, max_bytes: int) -> Manifest:
     """
     if len(data) > max_bytes:
         raise ManifestError(f"{name}: {len(data)} bytes is over the {max_bytes}-byte limit")
-    try:
-        decoded = json.loads(data)
-    except UnicodeDecodeError:
-        raise ManifestError(f"{name}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ManifestError(
-            f"{name}: not valid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    except RecursionError:
-        raise ManifestError(f"{name}: JSON nested too deeply") from None
+    decoded = decode_json(data, name, ManifestError)
     if not isinstance(decoded, list):
         raise ManifestError(
             f"{name}: must be a JSON array of CIDs, not a JSON {type(decoded).__name__}"
