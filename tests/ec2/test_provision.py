@@ -123,9 +123,9 @@ def test_provisions_once_and_a_second_run_changes_nothing(
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
     consortium = "test-idempotent"
     hosts = {
-        # In the subnet given, and in the default VPC.
+        # In the subnet given, and in the default VPC with a private swarm (TCP only).
         "alice": {"ec2_member_enabled": True, "ec2_member_subnet_id": subnet},
-        "bob": {"ec2_member_enabled": True, "ec2_member_public_network": False},
+        "bob": {"ec2_member_enabled": True, "kubo_swarm_key": "ab" * 32},
         "carol": NOT_ON_EC2,
     }
 
