@@ -9,16 +9,23 @@ import os
 from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.plan import PIN_PREFIX
 from tests.conftest import Member, Net
+from tests.kubonet import KuboNode
 from tests.test_faults import add_many
 from tests.test_sync import content
 
 
-def test_a_million_entries(net: Net, member: Member) -> None:
+def synced_peer(net: Net, member: Member) -> tuple[KuboNode, list[str]]:
+    """A peer whose first manifest is pinned already: what its hostile update must not cost."""
     mallory = net.node()
     kept = content(mallory, "kept")
     mallory.publish_json_dir({"a.json": kept})
     member.configure([{"name": "mallory", "ipns": mallory.peer_id}])
     assert member.sync().code == 0
+    return mallory, kept
+
+
+def test_a_million_entries(net: Net, member: Member) -> None:
+    mallory, kept = synced_peer(net, member)
     valid = content(mallory, "valid")
     mallory.publish_json_dir({"a.json": kept, "million.json": [0] * 999_999 + valid})
 
@@ -32,11 +39,7 @@ def test_a_million_entries(net: Net, member: Member) -> None:
 
 
 def test_a_100_mib_manifest_is_refused_before_it_is_downloaded(net: Net, member: Member) -> None:
-    mallory = net.node()
-    kept = content(mallory, "kept")
-    mallory.publish_json_dir({"a.json": kept})
-    member.configure([{"name": "mallory", "ipns": mallory.peer_id}])
-    assert member.sync().code == 0
+    mallory, kept = synced_peer(net, member)
     mallory.publish_json_dir({"a.json": kept, "huge.json": os.urandom(100 * 1024 * 1024)})
 
     run = member.sync()
@@ -49,11 +52,7 @@ def test_a_100_mib_manifest_is_refused_before_it_is_downloaded(net: Net, member:
 
 
 def test_ten_thousand_manifest_files(net: Net, member: Member) -> None:
-    mallory = net.node()
-    kept = content(mallory, "kept")
-    mallory.publish_json_dir({"a.json": kept})
-    member.configure([{"name": "mallory", "ipns": mallory.peer_id}])
-    assert member.sync().code == 0
+    mallory, kept = synced_peer(net, member)
     mallory.publish_json_dir({f"{i:05}.json": [] for i in range(10_000)})
 
     run = member.sync()
