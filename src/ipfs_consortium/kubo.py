@@ -27,8 +27,7 @@ from .errors import (
     QuotaExceeded,
 )
 
-# Kubo's UnixFS link types, as `ls` reports them.
-LINK_DIRECTORY = 1
+# The UnixFS link type `ls` reports for a file.
 LINK_FILE = 2
 
 
@@ -121,9 +120,6 @@ class KuboClient:
             response.close()
 
     # -- commands ----------------------------------------------------------------------
-
-    def version(self) -> str:
-        return str(self._json("version", [])["Version"])
 
     def recursive_pins(self) -> dict[str, str]:
         """Every recursive pin as canonical CID -> pin name ("" when unnamed)."""
