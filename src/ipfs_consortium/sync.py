@@ -90,7 +90,7 @@ class _Sync:
             log.error("%s; nothing was changed", exc)
             return
         log.info("Kubo at %s holds %d recursive pins", config.api, len(pins))
-        previous = {p.name: self.store.load(p.name, p.ipns) for p in config.peers}
+        self.previous = previous = {p.name: self.store.load(p.name, p.ipns) for p in config.peers}
         self.budgets = ByteBudgets(
             {p.name: p.max_bytes for p in config.peers},
             {name: state.bytes_held for name, state in previous.items()},
@@ -288,7 +288,7 @@ class _Sync:
         results: dict[str, PinResult],
     ) -> None:
         peer = reading.peer
-        state = self.store.load(peer.name, peer.ipns)
+        state = self.previous[peer.name]
         now = now_iso()
         state.last_attempt = now
         if reading.complete:
