@@ -23,14 +23,6 @@ from ipfs_consortium.sync import run_sync  # noqa: E402
 from tests.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
 
 
-def add_many(node: KuboNode, label: str, count: int) -> list[str]:
-    """Add ``count`` small distinct files in one call; return their CIDs."""
-    parts = [("file", (f"{i}", f"{label} item {i}".encode())) for i in range(count)]
-    entries = node.rpc("add", files=parts, pin=False, cid_version=1, raw_leaves=True)
-    entries = entries if isinstance(entries, list) else [entries]
-    return [e["Hash"] for e in entries]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", type=int, default=5)
@@ -55,7 +47,7 @@ def main() -> None:
             publishers = [node(f"publisher{i}") for i in range(args.peers)]
             wanted: list[str] = []
             for index, publisher in enumerate(publishers):
-                cids = add_many(publisher, f"peer{index}", args.cids)
+                cids = publisher.add_many(f"peer{index}", args.cids)
                 wanted += cids
                 publisher.publish_json_dir({"manifest.json": cids})
             member, floor_node = node("member"), node("floor")

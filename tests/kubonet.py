@@ -202,6 +202,13 @@ class KuboNode:
         )
         return str(answer["Hash"])
 
+    def add_many(self, label: str, count: int) -> list[str]:
+        """Add ``count`` small distinct files in one call; return their CIDs."""
+        parts = [("file", (f"{i}", f"{label} {i}".encode())) for i in range(count)]
+        entries = self.rpc("add", files=parts, pin=False, cid_version=1, raw_leaves=True)
+        entries = entries if isinstance(entries, list) else [entries]
+        return [e["Hash"] for e in entries]
+
     def new_key(self, name: str) -> str:
         return str(self.rpc("key/gen", name, type="ed25519")["Id"])
 

@@ -15,14 +15,7 @@ from ipfs_consortium.config import load_config
 from ipfs_consortium.report import SyncReport
 from ipfs_consortium.sync import run_sync
 from tests.conftest import Member, Net
-from tests.kubonet import KuboNode
 from tests.test_sync import ours
-
-
-def add_many(node: KuboNode, label: str, count: int) -> list[str]:
-    parts = [("file", (f"{i}", f"{label} {i}".encode())) for i in range(count)]
-    entries = node.rpc("add", files=parts, pin=False, cid_version=1, raw_leaves=True)
-    return [e["Hash"] for e in entries]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -38,7 +31,7 @@ def pinned_some(member: Member, count: int = 5) -> Callable[[], bool]:
 
 def big_peer(net: Net, member: Member, count: int = 400) -> list[str]:
     alice = net.node()
-    cids = add_many(alice, "fault", count)
+    cids = alice.add_many("fault", count)
     root = alice.publish_json_dir({"m.json": cids})
     member.configure([{"name": "alice", "ipns": alice.peer_id}], concurrency=1)
     return [*cids, root]

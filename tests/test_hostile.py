@@ -10,7 +10,6 @@ from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.plan import PIN_PREFIX
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
-from tests.test_faults import add_many
 from tests.test_sync import content
 
 
@@ -106,7 +105,7 @@ def test_byte_quota_stops_a_peer_filling_the_disk(net: Net, member: Member) -> N
     mallory = net.node()
     small = content(mallory, "small")
     big = parse_cid(mallory.add(os.urandom(3 * 1024 * 1024)))
-    after = add_many(mallory, "after", 3)
+    after = mallory.add_many("after", 3)
     mallory.publish_json_dir({"m.json": [*small, big, *after]})
     member.configure(
         [{"name": "mallory", "ipns": mallory.peer_id, "max_bytes": 1024 * 1024}],
