@@ -1,9 +1,10 @@
 """Real Kubo daemons on loopback for tests and benchmarks.
 
 Every node is cut off from the public network: a private swarm key, no bootstrap peers,
-no AutoConf, no delegated routing or publishing, no DNS resolvers, no AutoTLS, no mDNS,
-no relays, no AutoNAT, no NAT port mapping, telemetry off, and every listener on
-127.0.0.1 with a port the kernel picks. Nodes find each other only by explicit peering.
+no AutoConf, no delegated routing or publishing, no DNS (its resolver is a closed
+loopback port), no AutoTLS, no mDNS, no relays, no AutoNAT, no NAT port mapping,
+telemetry off, and every listener on 127.0.0.1 with a port the kernel picks. Nodes find
+each other only by explicit peering.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+CLOSED_DOH = "https://127.0.0.1:9/dns-query"
 
 # Settings applied to the repo's config file before the daemon first starts.
 ISOLATED_CONFIG: dict[str, Any] = {
@@ -29,7 +31,8 @@ ISOLATED_CONFIG: dict[str, Any] = {
     "AutoConf.Enabled": False,
     "AutoTLS.Enabled": False,
     "Discovery.MDNS.Enabled": False,
-    "DNS.Resolvers": {},
+    # A closed loopback DNS-over-HTTPS port: DNSLink lookups fail at once, never leave.
+    "DNS.Resolvers": {".": CLOSED_DOH},
     "Routing.Type": "dht",
     "Routing.DelegatedRouters": [],
     "Ipns.DelegatedPublishers": [],

@@ -46,3 +46,8 @@ def test_cidv0_stays_base58() -> None:
 def test_not_cids(text: str) -> None:
     with pytest.raises(CIDError):
         parse_cid(text)
+
+
+def test_a_path_into_a_cid_says_sub_paths_are_not_supported() -> None:
+    with pytest.raises(CIDError, match=f"is a path into {V1}: sub-paths are not supported"):
+        parse_cid(f"/ipfs/{V1.upper()}/photos/cat.jpg")

@@ -13,6 +13,8 @@ from ipfs_consortium.errors import ConfigError
 PEER = "12D3KooWF4tRBEbtyo8wfoJJgp25ykU5L9KD2wuFH5tKtjGTnwsH"
 SEED_PEER = "QmP24Zx4uEh1ZhmPsERb4ZwBDVdXjHiFqRSkHyqeSJQEsW"
 KEY = "k51qzi5uqu5di4l2pegqmry22ybm0tkyu3twdts62h8s3vu43ccijgx4oiap6s"
+RAW_CID = "bafkreie5zkhkxqyz7uhq6puaqcbc7t5xdxk7u3bxbf3chjmw6y6awqx2ai"
+DAG_PB_CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 
 
 def test_the_seed_format_works_unchanged(tmp_path: Path) -> None:
@@ -60,6 +62,9 @@ def test_every_optional_key() -> None:
         ({"peers": "x"}, "key 'peers' is required and must be a list"),
         ({"peers": ["not a name!"]}, "peers[0] 'not a name!' is not a peer ID, an IPNS key"),
         ({"peers": [42]}, "peers[0] must be an IPNS name or an object, not 42"),
+        # Content CIDs reach Kubo as DNSLink names, and so DNS: refused before any call.
+        ({"peers": [RAW_CID]}, "is a CID of raw content, not an IPNS key (libp2p-key)"),
+        ({"peers": [f"/ipns/{DAG_PB_CID}"]}, "is a CID of dag-pb content, not an IPNS key"),
         ({"peers": [{"name": "x"}]}, "peers[0]: key 'ipns' is required"),
         ({"peers": [{"ipns": PEER, "quota": 1}]}, "peers[0]: unknown key 'quota'"),
         (

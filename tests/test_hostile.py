@@ -7,10 +7,9 @@ import json
 import os
 
 from ipfs_consortium.cid import parse_cid
-from ipfs_consortium.plan import PIN_PREFIX
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
-from tests.test_sync import content
+from tests.test_sync import PIN_PREFIX, content
 
 
 def synced_peer(net: Net, member: Member) -> tuple[KuboNode, list[str]]:
@@ -46,7 +45,9 @@ def test_a_100_mib_manifest_is_refused_before_it_is_downloaded(net: Net, member:
     assert run.code == 1
     (peer,) = run.json["peers"]
     assert "huge.json: 104857600 bytes is over the 8388608-byte limit" in peer["errors"][0]
-    assert run.json["rpc_calls"] == 5, "pin/ls, resolve, ls, one cat (a.json), one pin: no huge cat"
+    assert run.json["rpc_calls"] == 6, (
+        "pin/ls, resolve, files/stat, ls, one cat (a.json), one pin: no huge cat"
+    )
     assert set(kept) <= set(member.node.recursive_pins())
 
 
@@ -87,7 +88,8 @@ def test_a_peer_listing_anothers_content_then_withdrawing_it(net: Net, member: M
     alice.publish_json_dir({"a.json": [precious]})
     mallory.publish_json_dir({"m.json": [precious]})
     member.configure(
-        [{"name": "alice", "ipns": alice.peer_id}, {"name": "mallory", "ipns": mallory.peer_id}]
+        [{"name": "alice", "ipns": alice.peer_id}, {"name": "mallory", "ipns": mallory.peer_id}],
+        release_after=0,
     )
     assert member.sync().code == 0
     assert member.node.recursive_pins()[precious] == f"{PIN_PREFIX}alice,mallory"

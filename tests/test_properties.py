@@ -13,7 +13,7 @@ from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.config import load_config, parse_config
 from ipfs_consortium.errors import CIDError, ConfigError, ManifestError
 from ipfs_consortium.manifest import parse_manifest
-from ipfs_consortium.plan import MAX_PIN_NAME, claimants, pin_name
+from ipfs_consortium.pinnames import MAX_PIN_NAME, PinNames
 
 VALID = [
     "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
@@ -81,10 +81,11 @@ def test_cid_parser_raises_only_cid_errors(text: str) -> None:
     )
 )
 def test_pin_names_fit_and_name_their_peers(labels: list[str]) -> None:
-    name = pin_name(labels)
+    names = PinNames("a-consortium-name-of-32-chars-xyz"[:32])
+    name = names.name(labels)
     assert len(name.encode()) <= MAX_PIN_NAME
-    owners = claimants(name)
+    owners = names.owners(name)
     assert owners is not None
-    named, truncated = owners
-    assert named <= set(labels)
-    assert truncated == (named != set(labels))
+    assert owners.labels <= set(labels)
+    assert owners.truncated == (owners.labels != set(labels))
+    assert PinNames("other").owners(name) is None, "another consortium never owns it"

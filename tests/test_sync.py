@@ -7,9 +7,12 @@ import time
 
 from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.lock import SyncLock
-from ipfs_consortium.plan import PIN_PREFIX
+from ipfs_consortium.pinnames import PinNames
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
+
+# The names of the pins a sync makes with the default config.
+PIN_PREFIX = PinNames("default").prefix
 
 
 def content(node: KuboNode, *labels: str) -> list[str]:
@@ -48,7 +51,7 @@ def test_manifest_gains_and_loses_cids(net: Net, member: Member) -> None:
     mine = content(member.node, "operator's own")[0]
     member.node.rpc("pin/add", mine)
     alice.publish_json_dir({"list.json": [x, y]})
-    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    member.configure([{"name": "alice", "ipns": alice.peer_id}], release_after=0)
     assert member.sync().code == 0
 
     alice.publish_json_dir({"list.json": [y, z]})
@@ -71,7 +74,8 @@ def test_shared_cid_is_named_for_every_peer_and_kept_until_no_peer_wants_it(
     alice.publish_json_dir({"a.json": [shared]})
     bob.publish_json_dir({"b.json": [shared]})
     member.configure(
-        [{"name": "alice", "ipns": alice.peer_id}, {"name": "bob", "ipns": bob.peer_id}]
+        [{"name": "alice", "ipns": alice.peer_id}, {"name": "bob", "ipns": bob.peer_id}],
+        release_after=0,
     )
     assert member.sync().code == 0
     assert member.node.recursive_pins()[shared] == f"{PIN_PREFIX}alice,bob"
@@ -94,6 +98,7 @@ def test_peer_offline_past_its_record_lifetime_keeps_its_pins(net: Net, member: 
     member.configure(
         [{"name": "alice", "ipns": alice.peer_id}, {"name": "bob", "ipns": bob.peer_id}],
         resolve_timeout=2,
+        release_after=0,
     )
     assert member.sync().code == 0
     alice.stop()
@@ -185,7 +190,7 @@ def test_dry_run_changes_nothing(net: Net, member: Member) -> None:
     alice = net.node()
     x, y = content(alice, "x", "y")
     alice.publish_json_dir({"list.json": [x]})
-    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    member.configure([{"name": "alice", "ipns": alice.peer_id}], release_after=0)
     assert member.sync().code == 0
     alice.publish_json_dir({"list.json": [y]})
     before = member.node.recursive_pins()

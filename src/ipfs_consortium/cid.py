@@ -17,6 +17,7 @@ _BASE36_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _BASE36_INDEX = {c: i for i, c in enumerate(_BASE36_ALPHABET)}
 
 _SHA2_256 = 0x12
+_DAG_PB = 0x70
 # A sane upper bound: real CIDs are well under 100 characters; a longer string is garbage
 # and not worth decoding.
 _MAX_CID_TEXT = 512
@@ -111,12 +112,41 @@ def is_multihash(data: bytes) -> bool:
     return True
 
 
+# Multicodecs a CIDv1 may carry, named for messages.
+LIBP2P_KEY = 0x72
+_CODEC_NAMES = {
+    0x55: "raw", _DAG_PB: "dag-pb", 0x71: "dag-cbor", 0x0129: "dag-json", LIBP2P_KEY: "libp2p-key",
+}  # fmt: skip
+
+
+def codec_name(codec: int) -> str:
+    return _CODEC_NAMES.get(codec, f"0x{codec:x}")
+
+
 def parse_cid(text: str) -> str:
     """Return the canonical form of a CID, or raise CIDError saying why it is not one.
 
     Accepts CIDv0 (``Qm…``), CIDv1 in any common multibase, and an ``/ipfs/`` prefix.
     """
+    return parse_cid_codec(text)[0]
+
+
+def parse_cid_codec(text: str) -> tuple[str, int]:
+    """The canonical form of a CID and its multicodec (dag-pb for a CIDv0)."""
     raw = text.removeprefix("/ipfs/")
+    head, slash, _ = raw.partition("/")
+    if slash and head:
+        # A path into a DAG names whatever the peer's content holds there today, which
+        # the pin would then not follow: a manifest lists the CIDs themselves.
+        try:
+            cid = parse_cid(head)
+        except CIDError:
+            pass
+        else:
+            raise CIDError(
+                f"{text[:80]!r} is a path into {cid}: sub-paths are not supported, "
+                "list the CID of what it points at"
+            )
     if not raw or len(raw) > _MAX_CID_TEXT or raw != raw.strip():
         raise CIDError(f"{text[:80]!r} is not a CID")
     if len(raw) == 46 and raw.startswith("Qm"):
@@ -126,14 +156,14 @@ def parse_cid(text: str) -> str:
             raise CIDError(f"{text!r} is not a CID: {exc}") from exc
         if len(data) != 34 or data[:2] != bytes([_SHA2_256, 32]):
             raise CIDError(f"{text!r} is not a CID: not a sha2-256 CIDv0")
-        return raw
+        return raw, _DAG_PB
     try:
         data = decode_multibase(raw)
         version, pos = _read_varint(data, 0)
         if version != 1:
             raise ValueError(f"CID version {version} is not supported")
-        _codec, pos = _read_varint(data, pos)
+        codec, pos = _read_varint(data, pos)
         _check_multihash(data, pos)
     except ValueError as exc:
         raise CIDError(f"{text[:80]!r} is not a CID: {exc}") from exc
-    return "b" + _b32encode(data)
+    return "b" + _b32encode(data), codec

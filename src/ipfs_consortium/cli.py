@@ -1,4 +1,4 @@
-"""The ``ipfs-consortium`` command line: sync, publish, status."""
+"""The ``ipfs-consortium`` command line: sync, publish, status, forget."""
 
 import argparse
 import json
@@ -12,6 +12,7 @@ from pathlib import Path
 from . import __version__
 from .config import DEFAULT_API, Config, load_config, normalize_api
 from .errors import ConfigError, ConsortiumError, KuboUnreachable, LockHeld, ManifestError
+from .forget import forget_peer
 from .publish import publish
 from .report import EXIT_KUBO_DOWN, EXIT_LOCKED, EXIT_OK, EXIT_PEER_FAILED, EXIT_USAGE
 from .status import render_status, status_json
@@ -21,7 +22,7 @@ log = logging.getLogger("ipfs_consortium")
 
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
-  {EXIT_PEER_FAILED}  some peer failed (it kept its pins); the others were synced
+  {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held
   {EXIT_USAGE}  configuration or usage error (or a manifest refused by publish)
   {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
   {EXIT_LOCKED}  another sync holds the lock on the state directory
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--dry-run", action="store_true", help="say what would change; change nothing"
     )
+    sync.add_argument(
+        "--allow-mass-release",
+        action="store_true",
+        help="release what is due even when it is over max_release_fraction of the pins",
+    )
     sync.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
     pub = commands.add_parser(
@@ -64,12 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--api", help=f"Kubo RPC API (default: $IPFS_CONSORTIUM_API, else {DEFAULT_API})"
     )
     pub.add_argument("--config", type=Path, help="take the API address and limits from this config")
+    pub.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="publish a directory without manifests: the other members release what you listed",
+    )
     pub.add_argument("--json", action="store_true", help="print the result as JSON")
 
     status = commands.add_parser("status", help="the last run's result per peer")
     status.add_argument("--config", type=Path, help=config_help)
     status.add_argument("--state-dir", type=Path, help=state_help)
     status.add_argument("--json", action="store_true", help="print JSON")
+
+    forget = commands.add_parser(
+        "forget", help="release now the pins of a peer removed from the config",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    forget.add_argument("peer", help="the peer's name, as in its pins and in status")
+    forget.add_argument("--config", type=Path, help=config_help)
+    forget.add_argument("--state-dir", type=Path, help=state_help)
+    forget.add_argument("--dry-run", action="store_true", help="say what would be released")
+    forget.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 
@@ -85,7 +106,9 @@ def _state_dir(arg: Path | None, config: Config) -> Path:
 
 def _sync(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
-    report = run_sync(config, _state_dir(args.state_dir, config), dry_run=args.dry_run)
+    report = run_sync(
+        config, _state_dir(args.state_dir, config), args.dry_run, args.allow_mass_release
+    )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     return report.exit_code
@@ -103,7 +126,9 @@ def _publish(args: argparse.Namespace) -> int:
         raise ConfigError(f"--api {args.api!r} {exc}") from None
     client = client_for(replace(config, api=api))
     try:
-        result = publish(client, args.directory, args.key, config.max_manifest_bytes)
+        result = publish(
+            client, args.directory, args.key, config.max_manifest_bytes, args.allow_empty
+        )
     finally:
         client.close()
     if args.json:
@@ -127,6 +152,21 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _forget(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    result = forget_peer(config, _state_dir(args.state_dir, config), args.peer, args.dry_run)
+    if args.json:
+        print(json.dumps(result.__dict__, indent=2))
+    else:
+        verb = "would release" if result.dry_run else "released"
+        print(
+            f"peer {result.peer}: {verb} {len(result.released)} pins, took its name off "
+            f"{len(result.renamed)} that other peers claim, kept {len(result.kept)} that "
+            "other peers may still list"
+        )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -134,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True
     )
-    handlers = {"sync": _sync, "publish": _publish, "status": _status}
+    handlers = {"sync": _sync, "publish": _publish, "status": _status, "forget": _forget}
     try:
         return handlers[args.command](args)
     except LockHeld as exc:

@@ -6,6 +6,7 @@ that a typo never silently falls back to a default.
 """
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cid import b58decode, is_multihash, parse_cid
+from .cid import LIBP2P_KEY, b58decode, codec_name, is_multihash, parse_cid_codec
 from .errors import CIDError, ConfigError
 from .jsondoc import decode_json
 
@@ -26,6 +27,7 @@ _MiB = 1024 * 1024
 # A DNSLink name (``example.org``) is a valid IPNS name too; Kubo resolves it.
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 _PEER_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONSORTIUM = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _MULTIADDR_API = re.compile(r"^/(ip4|ip6|dns|dns4|dns6)/([^/]+)/tcp/(\d+)(/http)?$")
 
 
@@ -58,7 +60,13 @@ class Config:
     resolve_timeout: float = 60.0
     stall_timeout: float = 120.0
     metrics_file: Path | None = None
+    consortium: str = "default"
+    release_after: float = 3 * 86400.0
+    max_release_fraction: float = 0.5
     source: str = field(default="<defaults>", compare=False)
+
+
+_DEFAULT = Config(peers=())
 
 
 def normalize_ipns_name(value: str) -> str:
@@ -75,13 +83,29 @@ def normalize_ipns_name(value: str) -> str:
             pass
     else:
         try:
-            parse_cid(name)
-            return name
+            _, codec = parse_cid_codec(name)
         except CIDError:
             pass
+        else:
+            # Kubo takes any other CID for a DNSLink name and asks DNS about it.
+            if codec != LIBP2P_KEY:
+                raise ValueError(
+                    f"is a CID of {codec_name(codec)} content, not an IPNS key (libp2p-key)"
+                )
+            return name
     if _DNS_NAME.match(name):
         return name
     raise ValueError("is not a peer ID, an IPNS key or a DNSLink domain")
+
+
+def is_peer_label(text: str) -> bool:
+    """Whether ``text`` can name a peer: a label, or the IPNS name a peer is named after."""
+    if _PEER_LABEL.match(text):
+        return True
+    try:
+        return normalize_ipns_name(text) == text
+    except ValueError:
+        return False
 
 
 def normalize_api(value: str) -> str:
@@ -129,11 +153,21 @@ class _Reader:
             return None
         return self.integer(key, 1, minimum=1)
 
-    def seconds(self, key: str, default: float) -> float:
+    def number(self, key: str, default: float, low: float, high: float, what: str) -> float:
         value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.fail(key, f"must be a positive number of seconds, not {json.dumps(value)}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise self.fail(key, f"must be {what}, not {json.dumps(value)}")
         return float(value)
+
+    def seconds(self, key: str, default: float) -> float:
+        value = self.number(key, default, 0, math.inf, "a positive number of seconds")
+        if value == 0:
+            raise self.fail(key, "must be a positive number of seconds, not 0")
+        return value
 
     def string(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
@@ -145,7 +179,8 @@ class _Reader:
 _TOP_KEYS = {
     "peers", "api", "state_dir", "concurrency", "max_pins", "max_bytes",
     "max_manifest_bytes", "max_manifest_files", "connect_timeout", "request_timeout",
-    "resolve_timeout", "stall_timeout", "metrics_file",
+    "resolve_timeout", "stall_timeout", "metrics_file", "consortium", "release_after",
+    "max_release_fraction",
 }  # fmt: skip
 _PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes"}
 
@@ -188,7 +223,10 @@ def parse_config(data: object, source: str) -> Config:
     peers_value = data.get("peers")
     if not isinstance(peers_value, list):
         raise reader.fail("peers", "is required and must be a list of IPNS names or objects")
-    quota = (reader.integer("max_pins", 10_000), reader.optional_integer("max_bytes", None))
+    quota = (
+        reader.integer("max_pins", _DEFAULT.max_pins),
+        reader.optional_integer("max_bytes", _DEFAULT.max_bytes),
+    )
     peers = tuple(_parse_peer(p, i, source, quota) for i, p in enumerate(peers_value))
     seen: dict[str, int] = {}
     for index, peer in enumerate(peers):
@@ -199,24 +237,38 @@ def parse_config(data: object, source: str) -> Config:
                 )
             seen[label] = index
     try:
-        api = normalize_api(reader.string("api", DEFAULT_API))
+        api = normalize_api(reader.string("api", _DEFAULT.api))
     except ValueError as exc:
         raise reader.fail("api", str(exc)) from None
     metrics = data.get("metrics_file")
+    consortium = reader.string("consortium", _DEFAULT.consortium)
+    if not _CONSORTIUM.match(consortium):
+        raise reader.fail("consortium", "may hold only letters, digits, '.', '_' and '-' (1-32)")
     return Config(
         peers=peers,
         api=api,
-        state_dir=Path(reader.string("state_dir", str(DEFAULT_STATE_DIR))),
-        concurrency=reader.integer("concurrency", 4, minimum=1),
+        state_dir=Path(reader.string("state_dir", str(_DEFAULT.state_dir))),
+        concurrency=reader.integer("concurrency", _DEFAULT.concurrency, minimum=1),
         max_pins=quota[0],
         max_bytes=quota[1],
-        max_manifest_bytes=reader.integer("max_manifest_bytes", 8 * _MiB, minimum=1),
-        max_manifest_files=reader.integer("max_manifest_files", 1_000, minimum=1),
-        connect_timeout=reader.seconds("connect_timeout", 5.0),
-        request_timeout=reader.seconds("request_timeout", 60.0),
-        resolve_timeout=reader.seconds("resolve_timeout", 60.0),
-        stall_timeout=reader.seconds("stall_timeout", 120.0),
+        max_manifest_bytes=reader.integer(
+            "max_manifest_bytes", _DEFAULT.max_manifest_bytes, minimum=1
+        ),
+        max_manifest_files=reader.integer(
+            "max_manifest_files", _DEFAULT.max_manifest_files, minimum=1
+        ),
+        connect_timeout=reader.seconds("connect_timeout", _DEFAULT.connect_timeout),
+        request_timeout=reader.seconds("request_timeout", _DEFAULT.request_timeout),
+        resolve_timeout=reader.seconds("resolve_timeout", _DEFAULT.resolve_timeout),
+        stall_timeout=reader.seconds("stall_timeout", _DEFAULT.stall_timeout),
         metrics_file=None if metrics is None else Path(reader.string("metrics_file")),
+        consortium=consortium,
+        release_after=reader.number(
+            "release_after", _DEFAULT.release_after, 0, math.inf, "a number of seconds (0 or more)"
+        ),
+        max_release_fraction=reader.number(
+            "max_release_fraction", _DEFAULT.max_release_fraction, 0, 1, "a fraction from 0 to 1"
+        ),
         source=source,
     )
 

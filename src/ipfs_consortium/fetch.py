@@ -62,6 +62,20 @@ def read_peer(
         return reading
 
     reading.wanted.append(reading.root)
+    # Read as a directory, a file would list no manifests: everything the peer had asked
+    # for would go.
+    try:
+        kind = client.unixfs_type(path)
+        what = f"a {kind}"
+    except KuboUnreachable:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        kind, what = "", f"not UnixFS ({exc})"
+    if kind != "directory":
+        reading.errors.append(
+            f"peer {peer.name}: {peer.path} is {what}, not a directory of manifests"
+        )
+        return reading
     try:
         links = client.ls(path)
     except KuboUnreachable:

@@ -159,6 +159,14 @@ class KuboClient:
         except (KeyError, TypeError, CIDError):
             raise KuboError(f"Kubo dag/resolve {path}: unexpected answer {answer!r:.80}") from None
 
+    def unixfs_type(self, path: str) -> str:
+        """What the UnixFS node at ``path`` is: "directory", "file", ..."""
+        answer = self._json("files/stat", [("arg", path)])
+        kind = answer.get("Type") if isinstance(answer, dict) else None
+        if not isinstance(kind, str):
+            raise KuboError(f"Kubo files/stat {path}: unexpected answer {answer!r:.80}")
+        return kind
+
     def ls(self, path: str) -> list[Link]:
         answer = self._json("ls", [("arg", path)])
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .report import SyncReport
 from .state import StateDir
-from .status import peer_status
+from .status import peer_status, release_status
 
 _PEER_METRICS: list[tuple[str, str, Callable[[dict[str, Any]], float]]] = [
     ("ok", "Whether the last sync of the peer succeeded (1) or not (0).",
@@ -37,7 +37,9 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(states: list[dict[str, Any]], report: SyncReport) -> str:
+def render_metrics(
+    states: list[dict[str, Any]], releases: dict[str, Any], report: SyncReport
+) -> str:
     lines: list[str] = []
 
     def metric(name: str, help_text: str, samples: list[tuple[str, float]]) -> None:
@@ -48,6 +50,21 @@ def render_metrics(states: list[dict[str, Any]], report: SyncReport) -> str:
     for name, help_text, value in _PEER_METRICS:
         samples = [(f'{{peer="{_label(s["peer"])}"}}', float(value(s))) for s in states]
         metric(f"peer_{name}", help_text, samples)
+    metric(
+        "pins_awaiting_release",
+        "Pins no peer lists any more, kept until their grace period (release_after) ends.",
+        [("", releases["waiting"])],
+    )
+    metric(
+        "next_release_timestamp_seconds",
+        "When the next waiting pin is due for release (0: none waits).",
+        [("", _epoch(releases["next_due"]))],
+    )
+    metric(
+        "release_held",
+        "Whether the mass-release brake held the last sync's releases (1) or not (0).",
+        [("", int(releases["held"] is not None))],
+    )
     metric(
         "kubo_up", "Whether the last sync could reach Kubo.", [("", 0 if report.kubo_error else 1)]
     )
@@ -60,8 +77,9 @@ def render_metrics(states: list[dict[str, Any]], report: SyncReport) -> str:
 
 def write_metrics(path: Path, state_dir: Path, report: SyncReport) -> None:
     """Write the file; OSError propagates (the caller logs it)."""
-    states = [peer_status(s) for s in StateDir(state_dir).all()]
-    text = render_metrics(states, report)
+    store = StateDir(state_dir)
+    states = [peer_status(s) for s in store.all()]
+    text = render_metrics(states, release_status(store.load_releases()), report)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -27,7 +27,7 @@ class Publication:
     manifests: int
 
 
-def read_manifest_dir(directory: Path, max_bytes: int) -> dict[str, bytes]:
+def read_manifest_dir(directory: Path, max_bytes: int, allow_empty: bool) -> dict[str, bytes]:
     """The manifests in ``directory`` by file name, all valid, or ManifestError."""
     if not directory.is_dir():
         raise ManifestError(f"{directory}: not a directory")
@@ -50,13 +50,19 @@ def read_manifest_dir(directory: Path, max_bytes: int) -> dict[str, bytes]:
             f"refusing to publish {directory}: {len(problems)} problems: "
             + "; ".join(problems[:10])
         )
-    if not files:
-        raise ManifestError(f"refusing to publish {directory}: it holds no *.json manifest")
+    # An empty directory tells every peer to let go of all this member listed: only on purpose.
+    if not files and not allow_empty:
+        raise ManifestError(
+            f"refusing to publish {directory}: it holds no *.json manifest "
+            "(--allow-empty publishes it, so the other members release what you listed)"
+        )
     return files
 
 
-def publish(client: KuboClient, directory: Path, key: str, max_bytes: int) -> Publication:
-    files = read_manifest_dir(directory, max_bytes)
+def publish(
+    client: KuboClient, directory: Path, key: str, max_bytes: int, allow_empty: bool = False
+) -> Publication:
+    files = read_manifest_dir(directory, max_bytes, allow_empty)
     name = client.key_name(key)
     root = client.add_directory(directory.name or "manifests", files, PUBLISHED_PIN)
     current = client.resolve_local(name)

@@ -36,6 +36,10 @@ class SyncReport:
     kubo_error: str | None = None
     rpc_calls: int = 0
     seconds: float = 0.0
+    # Pins no peer lists that wait for their grace period: CID -> when each is due.
+    awaiting_release: dict[str, str] = field(default_factory=dict)
+    # Why the mass-release brake kept this run's releases, if it did.
+    release_held: str | None = None
     # Filled on a dry run only: what a real run would change.
     would_pin: dict[str, str] = field(default_factory=dict)
     would_rename: dict[str, str] = field(default_factory=dict)
@@ -45,7 +49,9 @@ class SyncReport:
     def exit_code(self) -> int:
         if self.kubo_error:
             return EXIT_KUBO_DOWN
-        return EXIT_OK if all(p.ok for p in self.peers) else EXIT_PEER_FAILED
+        if self.release_held or not all(p.ok for p in self.peers):
+            return EXIT_PEER_FAILED
+        return EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StateError
+from .release import ReleaseBook
 
 _PEERS = "peers"
+_RELEASES = "releases.json"
 
 
 def now_iso() -> str:
@@ -101,6 +103,29 @@ class StateDir:
             write_json_atomic(self._peer_file(state.peer), asdict(state))
         except OSError as exc:
             raise StateError(f"state for peer {state.peer} cannot be written ({exc})") from None
+
+    def forget(self, name: str) -> None:
+        try:
+            self._peer_file(name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateError(f"state for peer {name} cannot be removed ({exc})") from None
+
+    def load_releases(self) -> ReleaseBook:
+        file = self.path / _RELEASES
+        try:
+            return ReleaseBook.from_json(json.loads(file.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return ReleaseBook()
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise StateError(
+                f"{file}: unreadable ({exc}); move it aside to start every grace period again"
+            ) from None
+
+    def save_releases(self, book: ReleaseBook) -> None:
+        try:
+            write_json_atomic(self.path / _RELEASES, book.to_json())
+        except OSError as exc:
+            raise StateError(f"{self.path / _RELEASES} cannot be written ({exc})") from None
 
     def all(self) -> list[PeerState]:
         states = []

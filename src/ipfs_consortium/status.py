@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .release import ReleaseBook
 from .state import PeerState, StateDir
 
 
@@ -23,21 +24,41 @@ def peer_status(state: PeerState) -> dict[str, Any]:
     }
 
 
+def release_status(book: ReleaseBook) -> dict[str, Any]:
+    """The pins waiting for their release, as the last run left them."""
+    dues = sorted(book.due(cid) for cid in book.waiting)
+    by_peer: dict[str, int] = {}
+    for entry in book.waiting.values():
+        for peer in entry.peers:
+            by_peer[peer] = by_peer.get(peer, 0) + 1
+    return {
+        "waiting": len(book.waiting),
+        "waiting_by_peer": dict(sorted(by_peer.items())),
+        "next_due": dues[0].isoformat(timespec="seconds") if dues else None,
+        "held": book.held,
+    }
+
+
 def status_json(state_dir: Path) -> dict[str, Any]:
+    store = StateDir(state_dir)
     return {
         "state_dir": str(state_dir),
-        "peers": [peer_status(s) for s in StateDir(state_dir).all()],
+        "peers": [peer_status(s) for s in store.all()],
+        "releases": release_status(store.load_releases()),
     }
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
 
 
 def _age(stamp: str | None, now: datetime) -> str:
     if stamp is None:
         return "never"
-    seconds = int((now - datetime.fromisoformat(stamp)).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{max(seconds, 0)}s ago"
+    return f"{_span(int((now - datetime.fromisoformat(stamp)).total_seconds()))} ago"
 
 
 def _line(state: PeerState, now: datetime) -> str:
@@ -50,9 +71,25 @@ def _line(state: PeerState, now: datetime) -> str:
     return text
 
 
+def _release_lines(releases: dict[str, Any], now: datetime) -> list[str]:
+    lines = []
+    if releases["waiting"]:
+        due = datetime.fromisoformat(releases["next_due"])
+        peers = ", ".join(f"{peer} {n}" for peer, n in releases["waiting_by_peer"].items())
+        lines.append(
+            f"{releases['waiting']} pins no peer lists wait for release (named for {peers}); "
+            f"the next is due in {_span(int((due - now).total_seconds()))}, at {due.isoformat()}"
+        )
+    if releases["held"]:
+        lines.append(f"RELEASE HELD: {releases['held']}")
+    return lines
+
+
 def render_status(state_dir: Path) -> str:
-    states = StateDir(state_dir).all()
+    store = StateDir(state_dir)
+    states = store.all()
     if not states:
         return f"No sync has run yet (state directory {state_dir} is empty)."
     now = datetime.now(UTC)
-    return "\n".join(_line(state, now) for state in states)
+    lines = [_line(state, now) for state in states]
+    return "\n".join(lines + _release_lines(release_status(store.load_releases()), now))

@@ -2,8 +2,8 @@
 
 The order matters for safety. Kubo's pin list is read first; if that fails nothing else
 happens. Peers are read next, and only then is anything changed: new pins first, and
-releases last, and only when Kubo stayed reachable throughout, so a failure anywhere
-can cost time but never a pin.
+releases last, only those whose grace period is over (release.py), and only when Kubo
+stayed reachable throughout, so a failure anywhere can cost time but never a pin.
 """
 
 import logging
@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from .fetch import Reading, limits_of, read_peer
 from .kubo import KuboClient, Timeouts
 from .lock import SyncLock
 from .metrics import write_metrics
-from .plan import Claim, Plan, claimants, make_plan
+from .pinnames import PinNames
+from .plan import Claim, Plan, make_plan
 from .quota import ByteBudgets
+from .release import ReleaseDecision, decide
 from .report import PeerOutcome, SyncReport, describe
 from .state import PeerState, StateDir, now_iso
 
@@ -47,14 +50,16 @@ def client_for(config: Config) -> KuboClient:
     )
 
 
-def run_sync(config: Config, state_dir: Path, dry_run: bool = False) -> SyncReport:
+def run_sync(
+    config: Config, state_dir: Path, dry_run: bool = False, allow_mass_release: bool = False
+) -> SyncReport:
     """Run one sync; a dry run reads but neither changes Kubo nor writes state."""
     store = StateDir(state_dir)
     if dry_run:
-        return _Sync(config, store, dry_run=True).run()
+        return _Sync(config, store, dry_run=True, allow_mass_release=allow_mass_release).run()
     store.ensure()
     with SyncLock(state_dir):
-        report = _Sync(config, store, dry_run=False).run()
+        report = _Sync(config, store, False, allow_mass_release).run()
         if config.metrics_file is not None:
             try:
                 write_metrics(config.metrics_file, state_dir, report)
@@ -64,10 +69,14 @@ def run_sync(config: Config, state_dir: Path, dry_run: bool = False) -> SyncRepo
 
 
 class _Sync:
-    def __init__(self, config: Config, store: StateDir, dry_run: bool) -> None:
+    def __init__(
+        self, config: Config, store: StateDir, dry_run: bool, allow_mass_release: bool
+    ) -> None:
         self.config = config
         self.store = store
         self.dry_run = dry_run
+        self.allow_mass_release = allow_mass_release
+        self.names = PinNames.of(config.consortium, (p.name for p in config.peers))
         self.client = client_for(config)
         self.report = SyncReport(dry_run=dry_run)
 
@@ -103,27 +112,55 @@ class _Sync:
             else Claim(r.peer.name, [*r.wanted, *previous[r.peer.name].wanted], False)
             for r in readings
         ]
-        plan = make_plan(claims, pins)
+        plan = make_plan(claims, pins, self.names)
+        releases = decide(
+            plan,
+            self.store.load_releases(),
+            datetime.now(UTC),
+            config.release_after,
+            config.max_release_fraction,
+            self.allow_mass_release,
+        )
         log.info(
-            "plan: %d to pin, %d to rename, %d to release",
+            "plan: %d to pin, %d to rename, %d to release, %d waiting for release",
             len(plan.pin),
             len(plan.rename),
-            len(plan.unpin),
+            len(releases.due),
+            len(releases.later),
         )
+        self._report_releases(releases)
         if self.dry_run:
             self.report.would_pin = plan.pin
             self.report.would_rename = plan.rename
-            self.report.would_unpin = plan.unpin
+            self.report.would_unpin = releases.due
             for cid, name in plan.pin.items():
                 log.info("would pin %s as %s", cid, name)
-            for cid in plan.unpin:
+            for cid in releases.due:
                 log.info("would release %s (%s)", cid, pins[cid])
             self._finish(readings, claims, plan, pins, {}, [])
             return
 
         results = {} if self.report.kubo_error else self._pin_all(plan)
-        unpinned = [] if self.report.kubo_error else self._unpin_all(plan.unpin)
+        unpinned = [] if self.report.kubo_error else self._unpin_all(releases.due)
+        for cid in unpinned:
+            del releases.book.waiting[cid]
+        self.store.save_releases(releases.book)
         self._finish(readings, claims, plan, pins, results, unpinned)
+
+    def _report_releases(self, releases: ReleaseDecision) -> None:
+        report = self.report
+        report.awaiting_release = {
+            cid: due.isoformat(timespec="seconds") for cid, due in releases.later.items()
+        }
+        if releases.later:
+            log.info(
+                "%d pins that no peer lists wait for release; the next is due at %s",
+                len(releases.later),
+                min(releases.later.values()).isoformat(timespec="seconds"),
+            )
+        if releases.held:
+            report.release_held = releases.held
+            log.error("%s", releases.held)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -230,8 +267,8 @@ class _Sync:
     ) -> None:
         released_by: dict[str, int] = {}
         for cid in unpinned:
-            owners = claimants(pins[cid])
-            for label in owners[0] if owners else ():
+            owners = self.names.owners(pins[cid])
+            for label in owners.labels if owners else ():
                 released_by[label] = released_by.get(label, 0) + 1
         for reading, claim in zip(readings, claims, strict=True):
             outcome = self._outcome(reading, claim, plan, results, released_by)
