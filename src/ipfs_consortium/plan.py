@@ -30,7 +30,7 @@ class Plan:
     # This consortium's pins that no peer claims: CID -> the peers the pin names.
     unclaimed: dict[str, frozenset[str]] = field(default_factory=dict)
     # The unclaimed pins that no failed peer protects: the candidates for release.
-    releasable: list[str] = field(default_factory=list)
+    releasable: set[str] = field(default_factory=set)
     # How many pins this consortium holds in Kubo.
     held: int = 0
     # CID -> claimant labels, for everything some peer wants.
@@ -64,5 +64,5 @@ def make_plan(claims: Iterable[Claim], pins: Mapping[str, str], names: PinNames)
             continue
         plan.unclaimed[cid] = owners.labels
         if not (owners.labels & protected or (owners.truncated and protected)):
-            plan.releasable.append(cid)
+            plan.releasable.add(cid)
     return plan

@@ -26,7 +26,7 @@ def peer_status(state: PeerState) -> dict[str, Any]:
 
 def release_status(book: ReleaseBook) -> dict[str, Any]:
     """The pins waiting for their release, as the last run left them."""
-    dues = sorted(book.due(cid) for cid in book.waiting)
+    next_due = min((book.due(cid) for cid in book.waiting), default=None)
     by_peer: dict[str, int] = {}
     for entry in book.waiting.values():
         for peer in entry.peers:
@@ -34,7 +34,7 @@ def release_status(book: ReleaseBook) -> dict[str, Any]:
     return {
         "waiting": len(book.waiting),
         "waiting_by_peer": dict(sorted(by_peer.items())),
-        "next_due": dues[0].isoformat(timespec="seconds") if dues else None,
+        "next_due": next_due.isoformat(timespec="seconds") if next_due else None,
         "held": book.held,
     }
 
