@@ -4,6 +4,7 @@ consortium used to lose content without any fault, exit 0 and status "ok"."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -108,6 +109,20 @@ def test_a_peer_removed_from_the_config_keeps_its_pins_for_the_grace_period(
     assert not set(listed["bob"]) & set(pins), "released once the grace period is over"
     assert set(listed["alice"]) <= set(pins)
     assert run.json["awaiting_release"] == {}
+
+
+def test_a_lost_state_directory_starts_the_grace_period_again(net: Net, member: Member) -> None:
+    listed = two_peers(net, member)
+    member.configure([{"name": "alice", "ipns": listed["alice-ipns"][0]}], release_after=2)
+    assert member.sync().code == 0
+    shutil.rmtree(member.state_dir)
+
+    time.sleep(2.5)
+    run = member.sync()
+
+    assert run.code == 0
+    assert set(listed["bob"]) <= set(member.node.recursive_pins()), "its wait began again"
+    assert set(run.json["awaiting_release"]) == set(listed["bob"])
 
 
 def test_a_pin_listed_again_during_its_grace_period_is_kept_for_good(
