@@ -1,8 +1,10 @@
 """CIDs in any common spelling come out in the one form Kubo's pin/ls uses."""
 
+import base64
+
 import pytest
 
-from ipfs_consortium.cid import parse_cid
+from ipfs_consortium.cid import b58decode, cid_key, key_of_canonical, key_text, parse_cid
 from ipfs_consortium.errors import CIDError
 
 V0 = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
@@ -22,11 +24,20 @@ V1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
 )
 def test_spellings_of_one_cidv1(text: str) -> None:
     assert parse_cid(text) == V1
+    assert cid_key(text) == key_of_canonical(V1), "one key, from any spelling or Kubo's"
 
 
 def test_cidv0_stays_base58() -> None:
     assert parse_cid(V0) == V0
     assert parse_cid(f"/ipfs/{V0}") == V0
+    assert key_text(key_of_canonical(V0)) == V0
+
+
+def test_a_cidv0_and_its_cidv1_are_two_keys() -> None:
+    # Kubo pins them apart, so the plan must not take one for the other.
+    v1 = "b" + base64.b32encode(bytes([1, 0x70]) + b58decode(V0)).decode().lower().rstrip("=")
+    assert cid_key(v1) != cid_key(V0)
+    assert key_text(cid_key(v1)) == v1 and key_text(cid_key(V0)) == V0
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipfs_consortium.cid import parse_cid
+from ipfs_consortium.cid import cid_key, key_of_canonical, key_text, parse_cid
 from ipfs_consortium.config import load_config, parse_config
 from ipfs_consortium.errors import CIDError, ConfigError, ManifestError
-from ipfs_consortium.manifest import parse_manifest
+from ipfs_consortium.manifest import parse_manifest, read_manifest
 from ipfs_consortium.pinnames import MAX_PIN_NAME, PinNames
 
 VALID = [
@@ -38,15 +38,34 @@ config_like = st.fixed_dictionaries(
 )
 
 
-@given(st.binary(max_size=2000) | json_values.map(lambda v: json.dumps(v).encode()))
+manifest_bytes = st.binary(max_size=2000) | json_values.map(lambda v: json.dumps(v).encode())
+
+
+@given(manifest_bytes)
 def test_manifest_parser_raises_only_manifest_errors(data: bytes) -> None:
     try:
         manifest = parse_manifest("m.json", data, 1000)
     except ManifestError as exc:
         assert str(exc).startswith("m.json")
         return
-    for cid in manifest.cids:
-        assert parse_cid(cid) == cid, "what the parser keeps is canonical"
+    for key in manifest.added:
+        assert cid_key(key_text(key)) == key, "what the parser keeps is a CID's key"
+
+
+def _read(data: bytes, size: int) -> object:
+    into: dict[int, None] = {}
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    try:
+        manifest = read_manifest("m.json", chunks, 10_000, into)
+    except ManifestError as exc:
+        assert into == {}, "a refused file leaves nothing behind"
+        return str(exc)
+    return list(into), manifest.added, manifest.problems
+
+
+@given(manifest_bytes, st.integers(min_value=1, max_value=64))
+def test_a_manifest_streamed_in_chunks_reads_as_it_does_whole(data: bytes, size: int) -> None:
+    assert _read(data, size) == _read(data, len(data) or 1)
 
 
 @given(json_values | config_like)
@@ -73,6 +92,7 @@ def test_cid_parser_raises_only_cid_errors(text: str) -> None:
     except CIDError:
         return
     assert parse_cid(canonical) == canonical
+    assert key_of_canonical(canonical) == cid_key(text), "Kubo's form decodes to the same key"
 
 
 @given(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ipfs_consortium.cid import CidKey
 from ipfs_consortium.pinnames import PinNames
 from ipfs_consortium.plan import Claim, make_plan
 from ipfs_consortium.release import MASS_RELEASE_FLOOR, ReleaseBook, Waiting, decide
@@ -12,11 +13,19 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 NAMES = PinNames("default")
 
 
-def pins(held: int, unclaimed: int) -> tuple[list[Claim], dict[str, str]]:
+def cid(index: int) -> CidKey:
+    """The key of a CIDv1 raw block (its digest made up)."""
+    return int.from_bytes(bytes([1, 0x55, 0x12, 32]) + index.to_bytes(32, "big"), "big")
+
+
+CID0 = cid(0)
+
+
+def pins(held: int, unclaimed: int) -> tuple[list[Claim], dict[CidKey, str]]:
     """alice lists ``held - unclaimed`` of the consortium's ``held`` pins."""
-    cids = [f"cid{i}" for i in range(held)]
+    cids = [cid(i) for i in range(held)]
     claims = [Claim("alice", cids[unclaimed:], True)]
-    return claims, {cid: NAMES.name(["alice"]) for cid in cids}
+    return claims, {key: NAMES.name(["alice"]) for key in cids}
 
 
 def test_an_unclaimed_pin_waits_from_the_first_run_that_found_it() -> None:
@@ -26,23 +35,23 @@ def test_an_unclaimed_pin_waits_from_the_first_run_that_found_it() -> None:
     early = decide(plan, first.book, NOW + timedelta(seconds=59), 60, 0.5, False)
     due = decide(plan, early.book, NOW + timedelta(seconds=60), 60, 0.5, False)
 
-    assert first.due == early.due == [] and first.later == {"cid0": NOW + timedelta(seconds=60)}
-    assert early.book.waiting["cid0"].since == NOW
-    assert due.due == ["cid0"]
+    assert first.due == early.due == [] and first.later == {CID0: NOW + timedelta(seconds=60)}
+    assert early.book.waiting[CID0].since == NOW
+    assert due.due == [CID0]
 
 
 def test_a_pin_named_for_a_peer_that_failed_is_never_due() -> None:
     claims = [Claim("alice", [], False)]
-    plan = make_plan(claims, {"cid0": NAMES.name(["alice"])}, NAMES)
-    old = ReleaseBook({"cid0": Waiting(NOW - timedelta(days=30), ("alice",))})
+    plan = make_plan(claims, {CID0: NAMES.name(["alice"])}, NAMES)
+    old = ReleaseBook({CID0: Waiting(NOW - timedelta(days=30), ("alice",))})
 
     decision = decide(plan, old, NOW, 0, 0.5, False)
 
-    assert decision.due == [] and "cid0" in decision.later
+    assert decision.due == [] and CID0 in decision.later
 
 
 def test_listed_again_leaves_the_book() -> None:
-    old = ReleaseBook({"cid0": Waiting(NOW - timedelta(days=1), ("alice",))})
+    old = ReleaseBook({CID0: Waiting(NOW - timedelta(days=1), ("alice",))})
     plan = make_plan(*pins(3, 0), NAMES)
 
     assert decide(plan, old, NOW, 0, 0.5, False).book.waiting == {}
@@ -63,5 +72,5 @@ def test_the_brake_holds_only_what_is_both_many_and_most() -> None:
 
 
 def test_the_book_survives_its_file_form() -> None:
-    book = ReleaseBook({"cid0": Waiting(NOW, ("alice", "bob"))}, 60.0, "held")
+    book = ReleaseBook({CID0: Waiting(NOW, ("alice", "bob"))}, 60.0, "held")
     assert ReleaseBook.from_json(book.to_json()) == book

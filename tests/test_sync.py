@@ -8,6 +8,7 @@ import time
 from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.lock import SyncLock
 from ipfs_consortium.pinnames import PinNames
+from ipfs_consortium.sync import SAMPLE
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
 
@@ -204,23 +205,40 @@ def test_dry_run_changes_nothing(net: Net, member: Member) -> None:
     assert member.sync().code == 0 and y in member.node.recursive_pins()
 
 
-def test_second_sync_with_nothing_new_costs_one_call_per_peer_plus_one(
-    net: Net, member: Member
-) -> None:
+def test_a_dry_run_lists_a_sample_and_counts_the_rest(net: Net, member: Member) -> None:
+    alice = net.node()
+    cids = [parse_cid(cid) for cid in alice.add_many("sample", SAMPLE + 5)]
+    alice.publish_json_dir({"m.json": cids})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+
+    text = member.cli("sync", "--config", str(member.config_path), "--dry-run")
+    full = member.sync("--dry-run")
+
+    assert text.code == full.code == 0
+    assert text.err.count("would pin ") == SAMPLE + 1, "the sample, then the count"
+    assert f"would pin {SAMPLE + 6} and rename 0 in all; {SAMPLE} listed" in text.err
+    assert full.json["to_pin"] == len(full.json["would_pin"]) == SAMPLE + 6
+    assert set(cids) < set(full.json["would_pin"])
+    assert not ours(member.node.recursive_pins())
+
+
+def test_a_full_check_reads_no_unchanged_peer_again(net: Net, member: Member) -> None:
     publishers = [net.node() for _ in range(3)]
     for index, node in enumerate(publishers):
         node.publish_json_dir({"m.json": content(node, *(f"{index}-{i}" for i in range(20)))})
     member.configure([p.peer_id for p in publishers])
     assert member.sync().code == 0
 
-    run = member.sync()
+    run = member.sync("--verify")
 
-    assert run.code == 0
-    assert run.json["rpc_calls"] == len(publishers) + 1
+    assert run.code == 0 and run.json["full_check"]
+    assert run.json["rpc_calls"] == len(publishers) + 2, "id, a resolve each, one pin/ls"
     assert all(p["unchanged"] and p["already_pinned"] == 21 for p in run.json["peers"])
 
 
-def test_pins_lost_outside_the_tool_are_restored(net: Net, member: Member) -> None:
+def test_pins_lost_outside_the_tool_are_restored_by_the_next_full_check(
+    net: Net, member: Member
+) -> None:
     alice = net.node()
     cids = content(alice, "a", "b")
     alice.publish_json_dir({"m.json": cids})
@@ -228,10 +246,15 @@ def test_pins_lost_outside_the_tool_are_restored(net: Net, member: Member) -> No
     assert member.sync().code == 0
     member.node.rpc("pin/rm", cids[0])
 
-    run = member.sync()
+    trusted = member.sync()
+    lost = cids[0] not in member.node.recursive_pins()
+    checked = member.sync("--verify")
 
-    assert run.code == 0 and cids[0] in member.node.recursive_pins()
-    assert run.json["peers"][0]["newly_pinned"] == 1
+    assert trusted.code == 0 and not trusted.json["full_check"]
+    assert lost, "within verify_interval a run trusts its records (the documented price)"
+    assert checked.code == 0 and checked.json["full_check"]
+    assert cids[0] in member.node.recursive_pins()
+    assert checked.json["peers"][0]["newly_pinned"] == 1
 
 
 def test_content_nobody_has_stalls_and_the_rest_goes_on(net: Net, member: Member) -> None:

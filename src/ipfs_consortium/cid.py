@@ -1,15 +1,23 @@
-"""Content identifiers: validate and bring to one canonical text form.
+"""Content identifiers: validate, and bring to one key and one canonical text form.
 
 Manifests may spell the same CID in several multibases (or with an ``/ipfs/`` prefix),
-while Kubo's ``pin/ls`` answers in one: CIDv0 as base58btc, CIDv1 as base32. Comparing
-canonical forms is what lets one ``pin/ls`` per run decide what is already pinned.
+while Kubo's ``pin/ls`` answers in one: CIDv0 as base58btc, CIDv1 as base32. A run holds
+CIDs as *keys*: their binary form read as one big-endian integer (a CIDv0 is its bare
+multihash, which starts with 0x12; a CIDv1 starts with its version, 1; neither starts
+with a zero byte, so the integer gives the bytes back). At a million CIDs the text form
+alone would cost more memory than a run may use; an integer is the smallest object that
+Python hashes and compares in C. Text is made only for Kubo and for people.
 """
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 
 from .errors import CIDError
+
+# A CID as an integer; see the module docstring.
+CidKey = int
 
 _BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BASE58_INDEX = {c: i for i, c in enumerate(_BASE58_ALPHABET)}
@@ -40,9 +48,38 @@ def b58decode(text: str) -> bytes:
     return _decode_positional(text, _BASE58_INDEX, 58, "1")
 
 
+def b58encode(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    digits = []
+    while number:
+        number, digit = divmod(number, 58)
+        digits.append(_BASE58_ALPHABET[digit])
+    leading = len(data) - len(data.lstrip(b"\x00"))
+    return "1" * leading + "".join(reversed(digits))
+
+
+# base32 (RFC 4648, lower case) -> the digits Python's int() reads in base 32: decoding a
+# whole CID then costs two C calls instead of a Python loop over its characters.
+_B32_DIGITS = bytes.maketrans(
+    b"abcdefghijklmnopqrstuvwxyz234567", b"0123456789abcdefghijklmnopqrstuv"
+)
+_B32_TEXT = re.compile("[a-z2-7]*")
+
+
 def _b32decode(text: str) -> bytes:
-    upper = text.upper().rstrip("=")
-    return base64.b32decode(upper + "=" * (-len(upper) % 8))
+    lower = text.lower().rstrip("=")
+    if not _B32_TEXT.fullmatch(lower):
+        raise ValueError("not base32")
+    return _b32number(lower).to_bytes(5 * len(lower) // 8, "big")
+
+
+def _b32number(text: str) -> int:
+    """Unpadded lower-case base32 as the big-endian integer of the bytes it encodes."""
+    spare = 5 * len(text) % 8
+    number = int(text.encode("ascii").translate(_B32_DIGITS), 32) if text else 0
+    if number & ((1 << spare) - 1) or spare >= 5:
+        raise ValueError("not canonical base32")
+    return number >> spare
 
 
 def _b32encode(data: bytes) -> str:
@@ -123,16 +160,49 @@ def codec_name(codec: int) -> str:
     return _CODEC_NAMES.get(codec, f"0x{codec:x}")
 
 
+def key_text(key: CidKey) -> str:
+    """The canonical text of a CID key: what Kubo's ``pin/ls`` would print."""
+    data = key.to_bytes((key.bit_length() + 7) // 8, "big")
+    if data[:1] == b"\x01":
+        return "b" + _b32encode(data)
+    return b58encode(data)
+
+
+def key_of_canonical(text: str) -> CidKey:
+    """The key of a CID already in canonical form, as Kubo answers and this tool writes.
+
+    No validation beyond decoding: the full parse is for text a person or a peer wrote.
+    ValueError when the text does not decode.
+    """
+    if text[:1] == "b":
+        try:
+            return _b32number(text[1:])
+        except UnicodeEncodeError:
+            raise ValueError(f"{text[:80]!r} is not base32") from None
+    return int.from_bytes(b58decode(text), "big")
+
+
 def parse_cid(text: str) -> str:
     """Return the canonical form of a CID, or raise CIDError saying why it is not one.
 
     Accepts CIDv0 (``Qm…``), CIDv1 in any common multibase, and an ``/ipfs/`` prefix.
     """
-    return parse_cid_codec(text)[0]
+    return key_text(cid_key_codec(text)[0])
+
+
+def cid_key(text: str) -> CidKey:
+    """The key of a CID, or CIDError saying why ``text`` is not one (as parse_cid)."""
+    return cid_key_codec(text)[0]
 
 
 def parse_cid_codec(text: str) -> tuple[str, int]:
     """The canonical form of a CID and its multicodec (dag-pb for a CIDv0)."""
+    key, codec = cid_key_codec(text)
+    return key_text(key), codec
+
+
+def cid_key_codec(text: str) -> tuple[CidKey, int]:
+    """The key of a CID and its multicodec (dag-pb for a CIDv0)."""
     raw = text.removeprefix("/ipfs/")
     head, slash, _ = raw.partition("/")
     if slash and head:
@@ -156,7 +226,7 @@ def parse_cid_codec(text: str) -> tuple[str, int]:
             raise CIDError(f"{text!r} is not a CID: {exc}") from exc
         if len(data) != 34 or data[:2] != bytes([_SHA2_256, 32]):
             raise CIDError(f"{text!r} is not a CID: not a sha2-256 CIDv0")
-        return raw, _DAG_PB
+        return int.from_bytes(data, "big"), _DAG_PB
     try:
         data = decode_multibase(raw)
         version, pos = _read_varint(data, 0)
@@ -166,4 +236,4 @@ def parse_cid_codec(text: str) -> tuple[str, int]:
         _check_multihash(data, pos)
     except ValueError as exc:
         raise CIDError(f"{text[:80]!r} is not a CID: {exc}") from exc
-    return "b" + _b32encode(data), codec
+    return int.from_bytes(data, "big"), codec

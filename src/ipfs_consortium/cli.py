@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="release what is due even when it is over max_release_fraction of the pins",
     )
+    sync.add_argument(
+        "--verify",
+        action="store_true",
+        help="list every pin in Kubo and restore what is missing, whatever verify_interval says",
+    )
     sync.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
     pub = commands.add_parser(
@@ -107,7 +112,12 @@ def _state_dir(arg: Path | None, config: Config) -> Path:
 def _sync(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     report = run_sync(
-        config, _state_dir(args.state_dir, config), args.dry_run, args.allow_mass_release
+        config,
+        _state_dir(args.state_dir, config),
+        args.dry_run,
+        args.allow_mass_release,
+        verify=args.verify,
+        list_all=args.json or args.verbose,
     )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

@@ -63,6 +63,8 @@ class Config:
     consortium: str = "default"
     release_after: float = 3 * 86400.0
     max_release_fraction: float = 0.5
+    # How long a run may trust its records instead of listing every pin (verify.py).
+    verify_interval: float = 3600.0
     source: str = field(default="<defaults>", compare=False)
 
 
@@ -180,7 +182,7 @@ _TOP_KEYS = {
     "peers", "api", "state_dir", "concurrency", "max_pins", "max_bytes",
     "max_manifest_bytes", "max_manifest_files", "connect_timeout", "request_timeout",
     "resolve_timeout", "stall_timeout", "metrics_file", "consortium", "release_after",
-    "max_release_fraction",
+    "max_release_fraction", "verify_interval",
 }  # fmt: skip
 _PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes"}
 
@@ -269,6 +271,13 @@ def parse_config(data: object, source: str) -> Config:
         max_release_fraction=reader.number(
             "max_release_fraction", _DEFAULT.max_release_fraction, 0, 1, "a fraction from 0 to 1"
         ),
+        verify_interval=reader.number(
+            "verify_interval",
+            _DEFAULT.verify_interval,
+            0,
+            math.inf,
+            "a number of seconds (0 or more)",
+        ),  # fmt: skip
         source=source,
     )
 

@@ -3,15 +3,20 @@
 A file that cannot be used is reported and skipped, and the reading is then marked
 incomplete, which keeps the peer's old pins (see plan.py). An unchanged root whose pins
 are all present is answered from the state directory without listing or reading anything.
+Resolving is a step of its own: a run whose peers all resolve as before may stop there
+(verify.py).
 """
 
 import logging
+from collections.abc import Collection, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 
+from .cid import CidKey, cid_key
 from .config import Config, Peer
 from .errors import KuboUnreachable, ManifestError
 from .kubo import LINK_FILE, KuboClient
-from .manifest import is_manifest_name, parse_manifest
+from .manifest import is_manifest_name, read_manifest
 from .state import PeerState
 
 log = logging.getLogger(__name__)
@@ -22,9 +27,11 @@ class Reading:
     """What one peer's manifests asked for, with everything that went wrong on the way."""
 
     peer: Peer
+    # What the peer's name resolved to, and the CID at the end of that path.
+    path: str = ""
     root: str | None = None
-    # Canonical CIDs in manifest order, the directory root first, quota applied.
-    wanted: list[str] = field(default_factory=list)
+    # CID keys in manifest order, the directory root first, quota applied.
+    wanted: Collection[CidKey] = ()
     manifests: int = 0
     unchanged: bool = False
     complete: bool = False
@@ -36,32 +43,56 @@ def limits_of(peer: Peer, config: Config) -> list[int | None]:
     return [peer.max_pins, peer.max_bytes, config.max_manifest_bytes, config.max_manifest_files]
 
 
-def read_peer(
-    client: KuboClient, peer: Peer, config: Config, previous: PeerState, pins: dict[str, str]
-) -> Reading:
+def resolve_peer(client: KuboClient, peer: Peer, config: Config) -> Reading:
     """Never raises for a peer's fault; KuboUnreachable propagates (the node is down)."""
     reading = Reading(peer)
     try:
-        path = client.resolve(peer.path, config.resolve_timeout)
-        reading.root = client.path_cid(path)
+        reading.path = client.resolve(peer.path, config.resolve_timeout)
+        reading.root = client.path_cid(reading.path)
     except KuboUnreachable:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of one peer is that peer's error
         reading.errors.append(f"peer {peer.name}: {peer.path} did not resolve ({exc})")
-        return reading
+    return reading
 
-    if (
+
+def is_unchanged(reading: Reading, config: Config, previous: PeerState) -> bool:
+    """Whether the peer resolved to the root it had when last read in full, same limits."""
+    return (
         previous.complete
+        and previous.root is not None
         and previous.root == reading.root
-        and previous.limits == limits_of(peer, config)
-        and all(cid in pins for cid in previous.wanted)
+        and previous.limits == limits_of(reading.peer, config)
+    )
+
+
+def read_peer(
+    client: KuboClient,
+    reading: Reading,
+    config: Config,
+    previous: PeerState,
+    previous_wanted: Collection[CidKey],
+    pins: Mapping[CidKey, str],
+) -> Reading:
+    """Read a resolved peer's manifests, unless it is unchanged and all its pins present.
+
+    Never raises for a peer's fault; KuboUnreachable propagates (the node is down).
+    """
+    peer, path = reading.peer, reading.path
+    if reading.root is None:
+        return reading
+    if (
+        is_unchanged(reading, config, previous)
+        and previous_wanted
+        and all(cid in pins for cid in previous_wanted)
     ):
-        reading.wanted = list(previous.wanted)
+        reading.wanted = previous_wanted
         reading.manifests = previous.manifests
         reading.unchanged = reading.complete = True
         return reading
 
-    reading.wanted.append(reading.root)
+    wanted: dict[CidKey, None] = {cid_key(reading.root): None}
+    reading.wanted = wanted
     # Read as a directory, a file would list no manifests: everything the peer had asked
     # for would go.
     try:
@@ -96,8 +127,8 @@ def read_peer(
         return reading
 
     complete = True
-    seen = {reading.root}
-    cids: list[str] = []
+    over = 0
+    limit = 1 + peer.max_pins  # the root is not the peer's to count against its quota
     for link in sorted(manifests, key=lambda item: item.name):
         where = f"peer {peer.name}: {link.name}"
         try:
@@ -105,10 +136,10 @@ def read_peer(
                 raise ManifestError(
                     f"{where}: {link.size} bytes is over the {config.max_manifest_bytes}-byte limit"
                 )
-            data = client.cat(link.cid, config.max_manifest_bytes)
-            if len(data) < link.size:
-                raise ManifestError(f"{where}: only {len(data)} of {link.size} bytes could be read")
-            manifest = parse_manifest(where, data, config.max_manifest_bytes)
+            with closing(client.cat(link.cid, config.max_manifest_bytes)) as chunks:
+                manifest = read_manifest(
+                    where, chunks, config.max_manifest_bytes, wanted, limit, link.size
+                )
         except KuboUnreachable:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -118,17 +149,12 @@ def read_peer(
             continue
         reading.manifests += 1
         reading.warnings.extend(f"{problem}; skipped" for problem in manifest.problems)
-        for cid in manifest.cids:
-            if cid not in seen:
-                seen.add(cid)
-                cids.append(cid)
+        over += manifest.over
 
-    if len(cids) > peer.max_pins:
+    if over:
         reading.warnings.append(
-            f"peer {peer.name}: lists {len(cids)} CIDs, over its quota of {peer.max_pins}; "
-            f"only the first {peer.max_pins} in manifest order are pinned"
+            f"peer {peer.name}: {over} more CIDs listed are over its quota of "
+            f"{peer.max_pins}; only the first {peer.max_pins} in manifest order are pinned"
         )
-        cids = cids[: peer.max_pins]
-    reading.wanted.extend(cids)
     reading.complete = complete
     return reading

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cid import CidKey, key_text
 from .config import Config, is_peer_label
 from .errors import ConfigError
 from .lock import SyncLock
@@ -51,7 +52,12 @@ def forget_peer(config: Config, state_dir: Path, peer: str, dry_run: bool) -> Fo
 def _forget(config: Config, store: StateDir, peer: str, dry_run: bool) -> Forgotten:
     result = Forgotten(peer, dry_run)
     names = PinNames.of(config.consortium, [*(p.name for p in config.peers), peer])
-    listed = {cid for p in config.peers for cid in store.load(p.name, p.ipns).wanted}
+    listed: set[CidKey] = set()
+    for p in config.peers:
+        state, legacy = store.load(p.name, p.ipns)
+        listed.update(legacy or store.load_wanted(state))
+    released: list[CidKey] = []
+    renamed: dict[CidKey, str] = {}
     client = client_for(config)
     try:
         for cid, name in client.recursive_pins().items():
@@ -60,22 +66,24 @@ def _forget(config: Config, store: StateDir, peer: str, dry_run: bool) -> Forgot
                 continue
             others = sorted(owners.labels - {peer})
             if owners.truncated or (not others and cid in listed):
-                result.kept.append(cid)
+                result.kept.append(key_text(cid))
             elif others:
-                result.renamed[cid] = names.name(others)
+                renamed[cid] = names.name(others)
             else:
-                result.released.append(cid)
+                released.append(cid)
+        result.renamed = {key_text(cid): name for cid, name in renamed.items()}
+        result.released = [key_text(cid) for cid in released]
         if dry_run:
             return result
-        for cid, new_name in result.renamed.items():
+        for cid, new_name in renamed.items():
             client.pin_rename(cid, new_name)
-        for cid in result.released:
+        for cid in released:
             client.pin_rm(cid)
-            log.info("released %s: peer %s is forgotten", cid, peer)
+            log.info("released %s: peer %s is forgotten", key_text(cid), peer)
     finally:
         client.close()
     book = store.load_releases()
-    for cid in result.released:
+    for cid in released:
         book.waiting.pop(cid, None)
     store.save_releases(book)
     store.forget(peer)

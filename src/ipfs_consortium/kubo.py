@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from .cid import parse_cid
+from .cid import CidKey, key_of_canonical, key_text, parse_cid
 from .errors import (
     CIDError,
     KuboError,
@@ -121,15 +121,28 @@ class KuboClient:
 
     # -- commands ----------------------------------------------------------------------
 
-    def recursive_pins(self) -> dict[str, str]:
-        """Every recursive pin as canonical CID -> pin name ("" when unnamed)."""
-        pins: dict[str, str] = {}
+    def node_id(self) -> str:
+        """The peer ID of the Kubo node: which repo this is, across restarts."""
+        answer = self._json("id", [])
+        node = answer.get("ID") if isinstance(answer, dict) else None
+        if not isinstance(node, str):
+            raise KuboError(f"Kubo id: unexpected answer {answer!r:.80}")
+        return node
+
+    def recursive_pins(self) -> dict[CidKey, str]:
+        """Every recursive pin as CID key -> pin name ("" when unnamed)."""
+        pins: dict[CidKey, str] = {}
+        # Thousands of pins share a name: keep one copy of each.
+        names: dict[str, str] = {}
         for entry in self._lines(
             "pin/ls", [("type", "recursive"), ("names", "true"), ("stream", "true")]
         ):
             try:
-                pins[parse_cid(entry["Cid"])] = entry.get("Name", "")
-            except (KeyError, TypeError, CIDError):
+                # Kubo answers in canonical form: decoding is enough, no need to validate.
+                key = key_of_canonical(entry["Cid"])
+                name = entry.get("Name", "")
+                pins[key] = names.setdefault(name, name)
+            except (KeyError, TypeError, ValueError):
                 raise KuboError(f"Kubo pin/ls: unexpected entry {json.dumps(entry)[:80]}") from None
         return pins
 
@@ -175,24 +188,19 @@ class KuboClient:
         except (KeyError, IndexError, TypeError, ValueError):
             raise KuboError(f"Kubo ls {path}: unexpected answer") from None
 
-    def cat(self, cid: str, max_bytes: int) -> bytes:
-        """Read at most ``max_bytes + 1`` bytes, so the caller can tell "too large"."""
-        limit = max_bytes + 1
-        response = self._post("cat", [("arg", cid), ("length", str(limit))], stream=True)
-        data = bytearray()
+    def cat(self, cid: str, max_bytes: int) -> Generator[bytes, None, None]:
+        """Stream at most ``max_bytes + 1`` bytes, so the reader can tell "too large"."""
+        params = [("arg", cid), ("length", str(max_bytes + 1))]
+        response = self._post("cat", params, stream=True)
         try:
-            for chunk in response.iter_content(chunk_size=65536):
-                data += chunk
-                if len(data) >= limit:
-                    break
+            yield from response.iter_content(chunk_size=65536)
         except requests.RequestException as exc:
             raise _stream_failure("cat", exc) from None
         finally:
             response.close()
-        return bytes(data[:limit])
 
     def pin_add(
-        self, cid: str, name: str, stall_timeout: float, max_bytes: int | None = None
+        self, key: CidKey, name: str, stall_timeout: float, max_bytes: int | None = None
     ) -> int:
         """Pin recursively; return the bytes Kubo reported fetching.
 
@@ -200,6 +208,7 @@ class KuboClient:
         cancels it when the connection closes) once the figures stop moving for
         ``stall_timeout`` seconds, or once more than ``max_bytes`` have been fetched.
         """
+        cid = key_text(key)
         params = [("arg", cid), ("name", name), ("progress", "true"), ("recursive", "true")]
         last_change = time.monotonic()
         last: tuple[int, int] = (0, 0)
@@ -223,26 +232,26 @@ class KuboClient:
         except KuboTimeout:
             raise stalled from None
         # Kubo may finish the pin before it notices the closed connection: undo it.
-        self._unpin_if_pinned(cid)
+        self._unpin_if_pinned(key)
         raise QuotaExceeded(
             f"pin {cid} abandoned after {last[1]} bytes: its peers' byte quota left it {max_bytes}"
         )
 
-    def _unpin_if_pinned(self, cid: str) -> None:
+    def _unpin_if_pinned(self, key: CidKey) -> None:
         try:
-            self.pin_rm(cid)
+            self.pin_rm(key)
         except KuboUnreachable:
             raise
         except KuboError as exc:
             if "not pinned" not in str(exc):
                 raise
 
-    def pin_rename(self, cid: str, name: str) -> None:
+    def pin_rename(self, key: CidKey, name: str) -> None:
         """Give an existing recursive pin a new name (Kubo renames on a repeated add)."""
-        self._json("pin/add", [("arg", cid), ("name", name), ("recursive", "true")])
+        self._json("pin/add", [("arg", key_text(key)), ("name", name), ("recursive", "true")])
 
-    def pin_rm(self, cid: str) -> None:
-        self._json("pin/rm", [("arg", cid), ("recursive", "true")])
+    def pin_rm(self, key: CidKey) -> None:
+        self._json("pin/rm", [("arg", key_text(key)), ("recursive", "true")])
 
     def add_directory(self, dirname: str, files: dict[str, bytes], pin_name: str) -> str:
         """Add ``files`` as one directory named ``dirname``, pinned; return its CID."""

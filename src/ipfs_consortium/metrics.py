@@ -15,7 +15,7 @@ from typing import Any
 
 from .report import SyncReport
 from .state import StateDir
-from .status import peer_status, release_status
+from .status import last_full_check, peer_status, release_status
 
 _PEER_METRICS: list[tuple[str, str, Callable[[dict[str, Any]], float]]] = [
     ("ok", "Whether the last sync of the peer succeeded (1) or not (0).",
@@ -38,7 +38,10 @@ def _label(value: str) -> str:
 
 
 def render_metrics(
-    states: list[dict[str, Any]], releases: dict[str, Any], report: SyncReport
+    states: list[dict[str, Any]],
+    releases: dict[str, Any],
+    last_full_check: str | None,
+    report: SyncReport,
 ) -> str:
     lines: list[str] = []
 
@@ -66,6 +69,11 @@ def render_metrics(
         [("", int(releases["held"] is not None))],
     )
     metric(
+        "last_full_check_timestamp_seconds",
+        "When a sync last compared every pin in Kubo with the peers' lists (0: never).",
+        [("", _epoch(last_full_check))],
+    )
+    metric(
         "kubo_up", "Whether the last sync could reach Kubo.", [("", 0 if report.kubo_error else 1)]
     )
     metric("last_run_timestamp_seconds", "When the last sync ended.", [("", time.time())])
@@ -79,7 +87,9 @@ def write_metrics(path: Path, state_dir: Path, report: SyncReport) -> None:
     """Write the file; OSError propagates (the caller logs it)."""
     store = StateDir(state_dir)
     states = [peer_status(s) for s in store.all()]
-    text = render_metrics(states, release_status(store.load_releases()), report)
+    text = render_metrics(
+        states, release_status(store.load_releases()), last_full_check(store), report
+    )
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -1,14 +1,19 @@
-"""Decide what to pin, rename and release. Pure functions: no I/O, easy to reason about.
+"""Decide what to pin, rename and release. No I/O, easy to reason about.
 
 A pin of this consortium (see pinnames.py) that no peer claims any more is *unclaimed*.
 It may be released only when none of the peers it names failed to be read in full this
 run: a peer that failed claims what it claimed the last time it was read in full, and a
 pin naming it stays. When an unclaimed pin is actually released is release.py's decision.
+
+What to pin is not a list but a walk over the claims, done again when needed: at a
+million CIDs a second structure with an entry per CID would not fit the memory a run may
+use, and each claim already answers "do you list this CID?" in constant time.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .cid import CidKey
 from .pinnames import PinNames
 
 
@@ -17,50 +22,77 @@ class Claim:
     """What one peer wants this run, and whether that list is the whole truth."""
 
     label: str
-    cids: Sequence[str]
+    # In the order they should be pinned, each once.
+    cids: Collection[CidKey]
     # False when the peer could not be read in full: its old pins must then stay.
     complete: bool
 
 
+@dataclass(frozen=True)
+class Change:
+    """One wanted CID that Kubo does not hold as it should: pin it, or rename its pin."""
+
+    cid: CidKey
+    name: str
+    labels: tuple[str, ...]
+    pinned: bool
+
+
 @dataclass
 class Plan:
-    # CID -> pin name, in the order the CIDs should be pinned.
-    pin: dict[str, str] = field(default_factory=dict)
-    rename: dict[str, str] = field(default_factory=dict)
+    claims: Sequence[Claim]
+    # Every recursive pin in Kubo: CID -> pin name.
+    pins: Mapping[CidKey, str]
+    names: PinNames
+    to_pin: int = 0
+    to_rename: int = 0
     # This consortium's pins that no peer claims: CID -> the peers the pin names.
-    unclaimed: dict[str, frozenset[str]] = field(default_factory=dict)
+    unclaimed: dict[CidKey, frozenset[str]] = field(default_factory=dict)
     # The unclaimed pins that no failed peer protects: the candidates for release.
-    releasable: set[str] = field(default_factory=set)
+    releasable: set[CidKey] = field(default_factory=set)
     # How many pins this consortium holds in Kubo.
     held: int = 0
-    # CID -> claimant labels, for everything some peer wants.
-    wanted: dict[str, list[str]] = field(default_factory=dict)
+
+    def wanted(self) -> Iterator[tuple[CidKey, tuple[str, ...]]]:
+        """Every CID some peer claims, once, in claim order, with all its claimants."""
+        claims = self.claims
+        for index, claim in enumerate(claims):
+            earlier, later = claims[:index], claims[index + 1 :]
+            for cid in claim.cids:
+                if any(cid in other.cids for other in earlier):
+                    continue
+                others = tuple(other.label for other in later if cid in other.cids)
+                yield cid, (claim.label, *others)
+
+    def changes(self) -> Iterator[Change]:
+        """The wanted CIDs to pin, or whose pin to rename, in claim order."""
+        named: dict[tuple[str, ...], str] = {}
+        for cid, labels in self.wanted():
+            name = named.get(labels) or named.setdefault(labels, self.names.name(labels))
+            current = self.pins.get(cid)
+            if current is None:
+                yield Change(cid, name, labels, False)
+            elif current != name and self.names.owners(current) is not None:
+                yield Change(cid, name, labels, True)
 
 
-def make_plan(claims: Iterable[Claim], pins: Mapping[str, str], names: PinNames) -> Plan:
+def make_plan(claims: Sequence[Claim], pins: Mapping[CidKey, str], names: PinNames) -> Plan:
     """Compare what peers want with what Kubo holds (CID -> pin name)."""
-    plan = Plan()
-    protected: set[str] = set()
-    for claim in claims:
-        if not claim.complete:
-            protected.add(claim.label)
-        for cid in claim.cids:
-            labels = plan.wanted.setdefault(cid, [])
-            if claim.label not in labels:
-                labels.append(claim.label)
-    for cid, labels in plan.wanted.items():
-        name = names.name(labels)
-        current = pins.get(cid)
-        if current is None:
-            plan.pin[cid] = name
-        elif names.owners(current) is not None and current != name:
-            plan.rename[cid] = name
+    plan = Plan(claims, pins, names)
+    for change in plan.changes():
+        if change.pinned:
+            plan.to_rename += 1
+        else:
+            plan.to_pin += 1
+    protected = {claim.label for claim in claims if not claim.complete}
+    # Thousands of pins share a name: parse each name once.
+    owners_of = {name: names.owners(name) for name in set(pins.values())}
     for cid, current in pins.items():
-        owners = names.owners(current)
+        owners = owners_of[current]
         if owners is None:
             continue
         plan.held += 1
-        if cid in plan.wanted:
+        if any(cid in claim.cids for claim in claims):
             continue
         plan.unclaimed[cid] = owners.labels
         if not (owners.labels & protected or (owners.truncated and protected)):

@@ -8,7 +8,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ManifestError
+from .cid import CidKey, cid_key, key_text
+from .errors import CIDError, ManifestError
 from .kubo import KuboClient
 from .manifest import is_manifest_name, parse_manifest
 
@@ -69,8 +70,17 @@ def publish(
     if current == f"/ipfs/{root}":
         return Publication(name, root, changed=False, manifests=len(files))
     client.publish(f"/ipfs/{root}", key)
-    old = current.removeprefix("/ipfs/") if current else None
-    if old and old != root and client.recursive_pins().get(old) == PUBLISHED_PIN:
+    old = _cid_or_none(current.removeprefix("/ipfs/")) if current else None
+    if old and old != cid_key(root) and client.recursive_pins().get(old) == PUBLISHED_PIN:
         client.pin_rm(old)
-        log.info("released the previously published root %s", old)
+        log.info("released the previously published root %s", key_text(old))
     return Publication(name, root, changed=True, manifests=len(files))
+
+
+def _cid_or_none(text: str) -> CidKey | None:
+    # What the name pointed at may be anything another tool published: only a plain CID
+    # can be a root this command published and pinned.
+    try:
+        return cid_key(text)
+    except CIDError:
+        return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .cid import CidKey, key_of_canonical, key_text
 from .plan import Plan
 
 # Releasing this many pins at once is never a "mass" release, whatever the fraction: a
@@ -38,13 +39,13 @@ class Waiting:
 class ReleaseBook:
     """Every pin that waits for its release, by CID, as the last run left it."""
 
-    waiting: dict[str, Waiting] = field(default_factory=dict)
+    waiting: dict[CidKey, Waiting] = field(default_factory=dict)
     # The grace period of the run that wrote the book, so `status` can tell when pins go.
     release_after: float = 0.0
     # Why the brake held that run's releases, if it did.
     held: str | None = None
 
-    def due(self, cid: str) -> datetime:
+    def due(self, cid: CidKey) -> datetime:
         return self.waiting[cid].since + timedelta(seconds=self.release_after)
 
     def to_json(self) -> dict[str, Any]:
@@ -52,7 +53,10 @@ class ReleaseBook:
             "release_after": self.release_after,
             "held": self.held,
             "waiting": {
-                cid: {"since": w.since.isoformat(timespec="seconds"), "peers": list(w.peers)}
+                key_text(cid): {
+                    "since": w.since.isoformat(timespec="seconds"),
+                    "peers": list(w.peers),
+                }
                 for cid, w in self.waiting.items()
             },
         }
@@ -61,7 +65,9 @@ class ReleaseBook:
     def from_json(cls, data: Mapping[str, Any]) -> "ReleaseBook":
         return cls(
             {
-                cid: Waiting(datetime.fromisoformat(entry["since"]), tuple(entry["peers"]))
+                key_of_canonical(cid): Waiting(
+                    datetime.fromisoformat(entry["since"]), tuple(entry["peers"])
+                )
                 for cid, entry in data["waiting"].items()
             },
             float(data["release_after"]),
@@ -72,9 +78,9 @@ class ReleaseBook:
 @dataclass
 class ReleaseDecision:
     # Released this run, in order.
-    due: list[str] = field(default_factory=list)
+    due: list[CidKey] = field(default_factory=list)
     # Still waiting: CID -> when it is due.
-    later: dict[str, datetime] = field(default_factory=dict)
+    later: dict[CidKey, datetime] = field(default_factory=dict)
     # The book to keep once the due pins are released; it says why the brake held, if it did.
     book: ReleaseBook = field(default_factory=ReleaseBook)
 

@@ -36,11 +36,18 @@ class SyncReport:
     kubo_error: str | None = None
     rpc_calls: int = 0
     seconds: float = 0.0
+    # Whether this run listed every pin in Kubo, or trusted its records (verify.py).
+    full_check: bool = False
+    # What the run set out to change (a full check only).
+    to_pin: int = 0
+    to_rename: int = 0
+    to_release: int = 0
     # Pins no peer lists that wait for their grace period: CID -> when each is due.
     awaiting_release: dict[str, str] = field(default_factory=dict)
     # Why the mass-release brake kept this run's releases, if it did.
     release_held: str | None = None
-    # Filled on a dry run only: what a real run would change.
+    # Filled on a dry run only: what a real run would change; pins and renames are a
+    # sample unless all were asked for (to_pin and to_rename count them all).
     would_pin: dict[str, str] = field(default_factory=dict)
     would_rename: dict[str, str] = field(default_factory=dict)
     would_unpin: list[str] = field(default_factory=list)

@@ -3,21 +3,34 @@
 This is the "last known good" record that lets a peer which fails to resolve keep all
 its pins, and lets an unchanged peer cost no RPC calls beyond resolving its name. Every
 file is replaced atomically, so a sync killed half-way leaves the previous record intact.
+
+Each peer has a small record, ``peers/<name>.json``, rewritten every run, and the list of
+CIDs it wants, ``peers/<name>.<n>.cids``, rewritten only when that list changes: at ten
+thousand CIDs a peer, rewriting every list on every run would cost more than the run.
+The record names its list, and a new list gets a new name before the record is replaced,
+so a run killed between the two leaves the old record with its own list.
 """
 
 import json
 import os
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from .cid import CidKey, key_of_canonical
 from .errors import StateError
 from .release import ReleaseBook
 
 _PEERS = "peers"
 _RELEASES = "releases.json"
+_VERIFIED = "verified.json"
+
+# CID -> the bytes it cost the peer's quota (0: nothing, or not known).
+Wanted = dict[CidKey, int]
 
 
 def now_iso() -> str:
@@ -31,7 +44,9 @@ class PeerState:
     peer: str
     ipns: str
     root: str | None = None
-    wanted: list[str] = field(default_factory=list)
+    # The file holding what the peer wanted, and how many CIDs that is.
+    wanted_file: str | None = None
+    wanted_count: int = 0
     # Quota settings the wanted list was cut with; a change means reading it again.
     limits: list[int | None] = field(default_factory=list)
     complete: bool = False
@@ -42,8 +57,6 @@ class PeerState:
     failing_since: str | None = None
     pins_held: int = 0
     bytes_held: int = 0
-    # Bytes Kubo reported fetching for each CID pinned for this peer: its quota usage.
-    sizes: dict[str, int] = field(default_factory=dict)
     last_result: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -52,20 +65,44 @@ class PeerState:
         return cls(**known)
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
+@dataclass
+class Verified:
+    """The last run that compared every pin in Kubo with what the peers want."""
+
+    at: datetime
+    # What it was compared for: the config and the Kubo node (see verify.py).
+    config: str
+    node: str
+
+
+def _legacy_wanted(data: dict[str, Any]) -> Wanted | None:
+    """The wanted list of a record from before lists had files of their own."""
+    if "wanted" not in data:
+        return None
+    sizes = data.get("sizes") or {}
+    return {key_of_canonical(cid): int(sizes.get(cid, 0)) for cid in data["wanted"]}
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[IO[str]]:
+    """Write a file so that readers see the old one or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    with _atomic(path) as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
 
 
 class StateDir:
@@ -82,32 +119,67 @@ class StateDir:
         # Peer names are restricted to filename-safe characters by the config loader.
         return self.path / _PEERS / f"{name}.json"
 
-    def load(self, name: str, ipns: str) -> PeerState:
+    def load(self, name: str, ipns: str) -> tuple[PeerState, Wanted | None]:
+        """A peer's record, and its wanted list when the record still holds it inline."""
         file = self._peer_file(name)
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
+            state, legacy = PeerState.from_json(data), _legacy_wanted(data)
         except FileNotFoundError:
-            return PeerState(peer=name, ipns=ipns)
-        except (OSError, ValueError) as exc:
+            return PeerState(peer=name, ipns=ipns), None
+        except (OSError, ValueError, TypeError) as exc:
             raise StateError(
                 f"{file}: unreadable state ({exc}); move it aside to start over"
             ) from None
-        state = PeerState.from_json(data)
         if state.ipns != ipns:
             # The operator pointed this peer at another name: nothing known still holds.
-            return PeerState(peer=name, ipns=ipns)
-        return state
+            return PeerState(peer=name, ipns=ipns), None
+        return state, legacy
 
-    def save(self, state: PeerState) -> None:
+    def load_wanted(self, state: PeerState) -> Wanted:
+        """What the peer wanted when its record was written (empty: nothing known)."""
+        if state.wanted_file is None:
+            return {}
+        file = self.path / _PEERS / state.wanted_file
+        wanted: Wanted = {}
         try:
+            with file.open(encoding="ascii") as lines:
+                for line in lines:
+                    key, _, size = line.partition(" ")
+                    wanted[int(key, 16)] = int(size)
+        except FileNotFoundError:
+            # Lost with nothing else: the peer is read again, and its pins stay meanwhile
+            # (a pin naming a peer that failed is never released).
+            return {}
+        except (OSError, ValueError) as exc:
+            raise StateError(f"{file}: unreadable ({exc}); move it aside to start over") from None
+        return wanted
+
+    def save(self, state: PeerState, wanted: Mapping[CidKey, int] | None = None) -> None:
+        """Write a peer's record, and its wanted list when given (it changed)."""
+        old = state.wanted_file
+        try:
+            if wanted is not None:
+                serial = int(old.split(".")[-2]) + 1 if old else 1
+                state.wanted_file = f"{state.peer}.{serial}.cids"
+                state.wanted_count = len(wanted)
+                with _atomic(self.path / _PEERS / state.wanted_file) as handle:
+                    handle.writelines(f"{key:x} {size}\n" for key, size in wanted.items())
             write_json_atomic(self._peer_file(state.peer), asdict(state))
+            if old and old != state.wanted_file:
+                (self.path / _PEERS / old).unlink(missing_ok=True)
         except OSError as exc:
             raise StateError(f"state for peer {state.peer} cannot be written ({exc})") from None
 
     def forget(self, name: str) -> None:
+        record = self._peer_file(name)
         try:
-            self._peer_file(name).unlink(missing_ok=True)
-        except OSError as exc:
+            if record.exists():
+                wanted_file = PeerState.from_json(json.loads(record.read_text())).wanted_file
+                if wanted_file:
+                    (self.path / _PEERS / wanted_file).unlink(missing_ok=True)
+            record.unlink(missing_ok=True)
+        except (OSError, ValueError, TypeError) as exc:
             raise StateError(f"state for peer {name} cannot be removed ({exc})") from None
 
     def load_releases(self) -> ReleaseBook:
@@ -126,6 +198,23 @@ class StateDir:
             write_json_atomic(self.path / _RELEASES, book.to_json())
         except OSError as exc:
             raise StateError(f"{self.path / _RELEASES} cannot be written ({exc})") from None
+
+    def load_verified(self) -> Verified | None:
+        file = self.path / _VERIFIED
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            return Verified(datetime.fromisoformat(data["at"]), data["config"], data["node"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise StateError(f"{file}: unreadable ({exc}); remove it to verify every pin") from None
+
+    def save_verified(self, verified: Verified) -> None:
+        data = {**asdict(verified), "at": verified.at.isoformat(timespec="seconds")}
+        try:
+            write_json_atomic(self.path / _VERIFIED, data)
+        except OSError as exc:
+            raise StateError(f"{self.path / _VERIFIED} cannot be written ({exc})") from None
 
     def all(self) -> list[PeerState]:
         states = []

@@ -39,12 +39,18 @@ def release_status(book: ReleaseBook) -> dict[str, Any]:
     }
 
 
+def last_full_check(store: StateDir) -> str | None:
+    verified = store.load_verified()
+    return verified.at.isoformat(timespec="seconds") if verified else None
+
+
 def status_json(state_dir: Path) -> dict[str, Any]:
     store = StateDir(state_dir)
     return {
         "state_dir": str(state_dir),
         "peers": [peer_status(s) for s in store.all()],
         "releases": release_status(store.load_releases()),
+        "last_full_check": last_full_check(store),
     }
 
 
@@ -92,4 +98,5 @@ def render_status(state_dir: Path) -> str:
         return f"No sync has run yet (state directory {state_dir} is empty)."
     now = datetime.now(UTC)
     lines = [_line(state, now) for state in states]
+    lines.append(f"last full check of every pin: {_age(last_full_check(store), now)}")
     return "\n".join(lines + _release_lines(release_status(store.load_releases()), now))
