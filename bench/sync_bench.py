@@ -8,7 +8,7 @@ default settings, followed by a no-op second sync. The floor is the best of the 
 medians. The order of the runs rotates each repeat, and one unmeasured plain run warms the
 publishers up first. Loopback Kubo daemons in a private swarm.
 
-    .venv/bin/python bench/sync_bench.py --peers 5 --cids 250 --repeat 3
+    .venv/bin/python bench/sync_bench.py --peers 5 --cids 200 --repeat 3
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def show(results: Results, args: argparse.Namespace, tool_c: int, pins: int) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", type=int, default=5, help="publishers (default 5)")
-    parser.add_argument("--cids", type=int, default=250, help="CIDs per publisher (default 250)")
+    parser.add_argument("--cids", type=int, default=200, help="CIDs per publisher (default 200)")
     parser.add_argument("--repeat", type=int, default=3, help="repeats (default 3)")
     parser.add_argument(
         "--concurrency", type=int, help="give the tool this concurrency (default: its own)"
