@@ -50,7 +50,7 @@ class Config:
     peers: tuple[Peer, ...]
     api: str = DEFAULT_API
     state_dir: Path = DEFAULT_STATE_DIR
-    concurrency: int = 4
+    concurrency: int = 32
     max_pins: int = 10_000
     max_bytes: int | None = None
     max_manifest_bytes: int = 8 * _MiB
