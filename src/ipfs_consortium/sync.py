@@ -12,11 +12,13 @@ neither pin nor release, only record.
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice, takewhile
 from pathlib import Path
+from queue import SimpleQueue
 from typing import TypeVar
 
 from .cid import CidKey, key_text
@@ -145,7 +147,7 @@ class _Sync:
         changed = [r.peer.name for r in readings if r.root is not None and not self._unchanged(r)]
         verified = self.store.load_verified()
         book = self.store.load_releases()
-        reason = "asked for" if self.verify else why_check(
+        reason = "sync --verify" if self.verify else why_check(
             verified, config, node, book, changed, now
         )  # fmt: skip
         if reason is None and verified is not None:
@@ -493,17 +495,21 @@ def _bounded(
 ) -> Iterator[tuple[T, Future[R]]]:
     """Run ``work`` on each item in ``pool`` with at most ``limit`` waiting or running,
     yielding each item with its finished future: memory stays flat however many."""
-    pending: dict[Future[R], T] = {}
+    finished: SimpleQueue[tuple[T, Future[R]]] = SimpleQueue()
+    pending = 0
     for item in items:
-        if len(pending) >= limit:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield pending.pop(future), future
-        pending[pool.submit(work, item)] = item
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield pending.pop(future), future
+        if pending == limit:
+            yield finished.get()
+            pending -= 1
+        future = pool.submit(work, item)
+        future.add_done_callback(partial(_put, finished, item))
+        pending += 1
+    for _ in range(pending):
+        yield finished.get()
+
+
+def _put(queue: SimpleQueue[tuple[T, Future[R]]], item: T, future: Future[R]) -> None:
+    queue.put((item, future))
 
 
 class _Progress:
