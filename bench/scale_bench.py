@@ -25,7 +25,6 @@ Kubo takes ~3.5 ms a pin against ~1 ms there, and seeding would take over ten mi
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import math
@@ -46,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Measure the code of this checkout, whatever the virtualenv has installed.
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from ipfs_consortium.cid import key_text  # noqa: E402
 from ipfs_consortium.config import Config  # noqa: E402
 from ipfs_consortium.pinnames import PinNames  # noqa: E402
 from tests.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
@@ -75,8 +75,7 @@ def raw_cid(data: bytes) -> bytes:
 
 
 def cid_text(binary: bytes) -> str:
-    """The canonical text form: multibase base32, lower case, no padding."""
-    return "b" + base64.b32encode(binary).decode("ascii").lower().rstrip("=")
+    return key_text(int.from_bytes(binary, "big"))
 
 
 def _cbor_head(major: int, length: int) -> bytes:
@@ -231,13 +230,6 @@ class Net:
         self.nodes.append(node)
         return node
 
-    def drop(self, node: KuboNode) -> None:
-        node.stop()
-        for other in self.nodes:
-            if node in other.peers:
-                other.peers.remove(node)
-        shutil.rmtree(node.repo, ignore_errors=True)
-
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
@@ -310,7 +302,7 @@ def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
     full = sync(net.work, "noop", config, "--json", "--verify")
     check(full, "sync --verify", newly_pinned=0)
     print(f"full check (sync --verify), {peers} peers x {cids} CIDs: {full.figures()}")
-    net.drop(member)
+    member.discard(net.nodes)
 
 
 def dry_run(net: Net, publisher: KuboNode, count: int) -> None:
@@ -342,7 +334,7 @@ def dry_run(net: Net, publisher: KuboNode, count: int) -> None:
     if run.exit_code != 0 or f"would pin {count + 1} and rename 0 in all" not in run.log:
         raise RuntimeError(f"dry run: exit code {run.exit_code}: {run.log[-2000:]}")
     print(f"dry run, 1 peer x {count} CIDs: {run.figures()} (goal < 150 MiB)")
-    net.drop(member)
+    member.discard(net.nodes)
 
 
 def default_workdir() -> Path | None:

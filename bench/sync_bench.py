@@ -14,7 +14,6 @@ publishers up first. Loopback Kubo daemons in a private swarm.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -88,20 +87,12 @@ class Bench:
             node.connect(publisher)
         return node
 
-    def discard(self, node: KuboNode) -> None:
-        node.stop()
-        # The publishers must not try to reach it again, and its repo is not needed.
-        for publisher in self.publishers:
-            if node in publisher.peers:
-                publisher.peers.remove(node)
-        shutil.rmtree(node.repo, ignore_errors=True)
-
     def plain(self, workers: int) -> float:
         node = self.fresh()
         try:
             return plain_pin_add(node.api, self.wanted, workers)
         finally:
-            self.discard(node)
+            node.discard(self.publishers)
 
     def tool(self) -> tuple[float, int, float, int]:
         """First sync seconds and RPC calls, then the no-op second sync's."""
@@ -117,7 +108,7 @@ class Bench:
             first_seconds = time.monotonic() - started
             second = run_sync(config, state)
         finally:
-            self.discard(node)
+            node.discard(self.publishers)
         pinned = sum(p.newly_pinned for p in first.peers)
         if first.exit_code or second.exit_code or pinned != len(self.wanted):
             raise RuntimeError(

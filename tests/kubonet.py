@@ -169,6 +169,14 @@ class KuboNode:
         self.stop()
         self.start()
 
+    def discard(self, others: list[KuboNode]) -> None:
+        """Stop for good: the others no longer reconnect to it, and its repo is removed."""
+        self.stop()
+        for other in others:
+            if self in other.peers:
+                other.peers.remove(self)
+        shutil.rmtree(self.repo, ignore_errors=True)
+
     # -- RPC helpers for tests ---------------------------------------------------------
 
     def rpc(

@@ -16,7 +16,7 @@ from .cid import CidKey, cid_key
 from .config import Config, Peer
 from .errors import KuboUnreachable, ManifestError
 from .kubo import LINK_FILE, KuboClient
-from .manifest import is_manifest_name, read_manifest
+from .manifest import check_size, is_manifest_name, read_manifest
 from .state import PeerState
 
 log = logging.getLogger(__name__)
@@ -132,10 +132,7 @@ def read_peer(
     for link in sorted(manifests, key=lambda item: item.name):
         where = f"peer {peer.name}: {link.name}"
         try:
-            if link.size > config.max_manifest_bytes:
-                raise ManifestError(
-                    f"{where}: {link.size} bytes is over the {config.max_manifest_bytes}-byte limit"
-                )
+            check_size(where, link.size, config.max_manifest_bytes)
             with closing(client.cat(link.cid, config.max_manifest_bytes)) as chunks:
                 manifest = read_manifest(
                     where, chunks, config.max_manifest_bytes, wanted, limit, link.size

@@ -55,7 +55,7 @@ def _forget(config: Config, store: StateDir, peer: str, dry_run: bool) -> Forgot
     listed: set[CidKey] = set()
     for p in config.peers:
         state, legacy = store.load(p.name, p.ipns)
-        listed.update(legacy or store.load_wanted(state))
+        listed.update(store.load_wanted(state, legacy))
     released: list[CidKey] = []
     renamed: dict[CidKey, str] = {}
     client = client_for(config)

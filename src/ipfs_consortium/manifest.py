@@ -84,10 +84,15 @@ def read_manifest(
     return manifest
 
 
+def check_size(name: str, size: int, max_bytes: int) -> None:
+    """Refuse a manifest from its size, before any of it is read."""
+    if size > max_bytes:
+        raise ManifestError(f"{name}: {size} bytes is over the {max_bytes}-byte limit")
+
+
 def parse_manifest(name: str, data: bytes, max_bytes: int) -> Manifest:
     """Parse one manifest file's bytes on their own (what ``publish`` checks)."""
-    if len(data) > max_bytes:
-        raise ManifestError(f"{name}: {len(data)} bytes is over the {max_bytes}-byte limit")
+    check_size(name, len(data), max_bytes)
     return read_manifest(name, [data], max_bytes, {})
 
 

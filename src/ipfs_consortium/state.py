@@ -136,8 +136,13 @@ class StateDir:
             return PeerState(peer=name, ipns=ipns), None
         return state, legacy
 
-    def load_wanted(self, state: PeerState) -> Wanted:
-        """What the peer wanted when its record was written (empty: nothing known)."""
+    def load_wanted(self, state: PeerState, inline: Wanted | None = None) -> Wanted:
+        """What the peer wanted when its record was written (empty: nothing known).
+
+        ``inline`` is the list an old record held itself, as ``load`` returned it.
+        """
+        if inline is not None:
+            return inline
         if state.wanted_file is None:
             return {}
         file = self.path / _PEERS / state.wanted_file

@@ -225,7 +225,7 @@ class _Sync:
             return
         log.info("Kubo at %s holds %d recursive pins", config.api, len(pins))
         wanted = {
-            p.name: self.legacy.get(p.name) or self.store.load_wanted(self.records[p.name])
+            p.name: self.store.load_wanted(self.records[p.name], self.legacy.get(p.name))
             for p in config.peers
         }
         self.budgets = ByteBudgets(
