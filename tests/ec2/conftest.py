@@ -95,24 +95,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    """moto's server on a loopback port, knowing two Debian 12 images and a Debian 11 one."""
+    """moto's server on a loopback port, knowing Debian 13 images for both architectures,
+    two Debian 12 ones and a Debian 11 one (newer than the others)."""
     root = tmp_path_factory.mktemp("moto")
     amis = root / "amis.json"
-    amis.write_text(
-        json.dumps(
-            [
-                _ami(
-                    "ami-0deb12new0000001", "debian-12-amd64-20250610-2140", "2025-06-10T21:40:00Z"
-                ),
-                _ami(
-                    "ami-0deb12old0000001", "debian-12-amd64-20240102-1600", "2024-01-02T16:00:00Z"
-                ),
-                _ami(
-                    "ami-0deb11new0000001", "debian-11-amd64-20250611-2141", "2025-06-11T21:41:00Z"
-                ),
-            ]
-        )
-    )
+    amis.write_text(json.dumps([_ami(*image) for image in DEBIAN_IMAGES]))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = (root / "moto.log").open("w")
@@ -146,14 +133,26 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         log.close()
 
 
-def _ami(ami_id: str, name: str, created: str) -> dict[str, Any]:
+# (id, name, creation date, architecture): the newest image of each name pattern is the
+# one the role must pick.
+DEBIAN_IMAGES = [
+    ("ami-0deb13new0000001", "debian-13-amd64-20251020-2210", "2025-10-20T22:10:00Z", "x86_64"),
+    ("ami-0deb13old0000001", "debian-13-amd64-20250814-2204", "2025-08-14T22:04:00Z", "x86_64"),
+    ("ami-0deb13arm0000001", "debian-13-arm64-20251020-2210", "2025-10-20T22:10:00Z", "arm64"),
+    ("ami-0deb12new0000001", "debian-12-amd64-20250610-2140", "2025-06-10T21:40:00Z", "x86_64"),
+    ("ami-0deb12old0000001", "debian-12-amd64-20240102-1600", "2024-01-02T16:00:00Z", "x86_64"),
+    ("ami-0deb11new0000001", "debian-11-amd64-20251111-2141", "2025-11-11T21:41:00Z", "x86_64"),
+]
+
+
+def _ami(ami_id: str, name: str, created: str, architecture: str) -> dict[str, Any]:
     return {
         "ami_id": ami_id,
         "name": name,
         "owner_id": DEBIAN_OWNER,
         "state": "available",
         "public": True,
-        "architecture": "x86_64",
+        "architecture": architecture,
         "virtualization_type": "hvm",
         "root_device_type": "ebs",
         "root_device_name": "/dev/xvda",

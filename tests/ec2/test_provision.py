@@ -69,6 +69,14 @@ def _provision(
     )
 
 
+# An EC2 member as these tests declare it: the role's wait_for_connection then runs on the
+# controller instead of over ssh to the address moto made up.
+ON_EC2 = {
+    "ec2_member_enabled": True,
+    "ansible_connection": "local",
+    "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+}
+
 # Any connection to this host would fail the run: nothing listens on port 9 (discard),
 # and ssh is /bin/false anyway.
 NOT_ON_EC2 = {"ansible_host": "127.0.0.1", "ansible_port": 9}
@@ -92,7 +100,13 @@ def _resources(ec2: Any, consortium: str) -> dict[str, Any]:
         "keys": sorted(
             k["KeyName"] for k in ec2.describe_key_pairs(Filters=by_consortium)["KeyPairs"]
         ),
+        "addresses": sorted(
+            a["AllocationId"] for a in ec2.describe_addresses(Filters=by_consortium)["Addresses"]
+        ),
     }
+
+
+NOTHING = {"instances": [], "volumes": [], "groups": [], "keys": [], "addresses": []}
 
 
 def _instance(ec2: Any, consortium: str, member: str) -> dict[str, Any]:
@@ -123,27 +137,37 @@ def test_provisions_once_and_a_second_run_changes_nothing(
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
     consortium = "test-idempotent"
     hosts = {
-        # In the subnet given, and in the default VPC with a private swarm (TCP only).
-        "alice": {"ec2_member_enabled": True, "ec2_member_subnet_id": subnet},
-        "bob": {"ec2_member_enabled": True, "kubo_swarm_key": "ab" * 32},
+        # In the subnet given; in the default VPC with a private swarm (TCP only); on Graviton.
+        "alice": {**ON_EC2, "ec2_member_subnet_id": subnet},
+        "bob": {**ON_EC2, "kubo_swarm_key": "ab" * 32},
         "carol": NOT_ON_EC2,
+        "dave": {**ON_EC2, "ec2_member_instance_type": "t4g.small"},
     }
 
     first = _provision(tmp_path, moto_server, hosts, ec2_member_consortium=consortium)
-    assert first.stats["alice"]["changed"] > 0 and first.stats["bob"]["changed"] > 0
+    assert all(first.stats[host]["changed"] > 0 for host in ("alice", "bob", "dave"))
     assert first.stats["carol"]["changed"] == 0 and first.stats["carol"]["ok"] == 0
     created = _resources(ec2, consortium)
     # Each member's root and data volumes carry the tags.
     assert {k: len(v) for k, v in created.items()} == {
-        "instances": 2,
-        "volumes": 4,
-        "groups": 2,
-        "keys": 2,
+        "instances": 3,
+        "volumes": 6,
+        "groups": 3,
+        "keys": 3,
+        "addresses": 3,
     }
 
     alice = _instance(ec2, consortium, "alice")
     assert alice["SubnetId"] == subnet
-    assert alice["ImageId"] == "ami-0deb12new0000001"  # the newest Debian 12, not 11
+    assert alice["ImageId"] == "ami-0deb13new0000001"  # the newest Debian 13 for amd64
+    dave = _instance(ec2, consortium, "dave")
+    assert dave["ImageId"] == "ami-0deb13arm0000001"  # t4g is Graviton: arm64
+    [address] = ec2.describe_addresses(
+        Filters=[{"Name": "instance-id", "Values": [alice["InstanceId"]]}]
+    )["Addresses"]
+    assert address["PublicIp"] == alice["PublicIpAddress"]
+    address_tags = {t["Key"]: t["Value"] for t in address["Tags"]}
+    assert address_tags[TAG_MEMBER] == "alice" and address_tags[TAG_ROLE] == "address"
     assert alice["InstanceType"] == "t3.small"
     assert alice["KeyName"] == f"{consortium}-alice"
     assert alice["MetadataOptions"]["HttpTokens"] == "required"
@@ -187,6 +211,7 @@ def test_provisions_once_and_a_second_run_changes_nothing(
         "alice": 0,
         "bob": 0,
         "carol": 0,
+        "dave": 0,
     }
     assert _resources(ec2, consortium) == created
 
@@ -209,10 +234,12 @@ def test_provisions_once_and_a_second_run_changes_nothing(
 
 def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoServer) -> None:
     consortium = "test-handoff"
-    hosts = {"alice": {"ec2_member_enabled": True}}
+    hosts = {"alice": {**ON_EC2}}
     playbook = tmp_path / "site.yml"
     # site.yml's shape: provisioning, then a play on the members that records what the
-    # node roles would see (on the controller: nothing connects to moto's addresses).
+    # node roles would see (on the controller: nothing connects to moto's addresses). The
+    # record is tagged like the kubo role's tasks, to show that a run limited to them
+    # still provisions and connects to the instance.
     playbook.write_text(f"""
 - ansible.builtin.import_playbook: {PROVISION}
 - name: What the node roles will see
@@ -222,8 +249,11 @@ def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoS
     - ansible.builtin.copy:
         dest: "{tmp_path}/{{{{ inventory_hostname }}}}.yml"
         content: "{{{{ dict(ansible_host=ansible_host, ansible_user=ansible_user,
-          data_volume_enabled=data_volume_enabled, data_volume_id=data_volume_id) | to_yaml }}}}"
+          data_volume_enabled=data_volume_enabled, data_volume_id=data_volume_id,
+          kubo_peering_addresses=kubo_peering_addresses,
+          ssh_args=ansible_ssh_extra_args.split()) | to_yaml }}}}"
       delegate_to: localhost
+      tags: [kubo]
 """)
     extra_vars = {
         "ec2_member_consortium": consortium,
@@ -237,13 +267,27 @@ def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoS
         for m in instance["BlockDeviceMappings"]
         if m["DeviceName"] == "/dev/xvdb"
     )
+    [address] = moto_server.client().describe_addresses(
+        Filters=[{"Name": "instance-id", "Values": [instance["InstanceId"]]}]
+    )["Addresses"]
+    elastic_ip = address["PublicIp"]
     expected = {
-        "ansible_host": instance["PublicIpAddress"],
+        "ansible_host": elastic_ip,
         "ansible_user": "admin",
         "data_volume_enabled": True,
         "data_volume_id": data_volume,
     }
-    assert seen == expected
+    host_key_options = [
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        f"HostKeyAlias={instance['InstanceId']}",
+    ]
+    assert seen == {
+        **expected,
+        "kubo_peering_addresses": [f"/ip4/{elastic_ip}/tcp/4001"],
+        "ssh_args": host_key_options,
+    }
 
     # The example dynamic inventory finds the same member with the same variables.
     example = yaml.safe_load((ROOT / "inventory/aws_ec2.yml").read_text())
@@ -268,14 +312,20 @@ def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoS
         for k, v in ((k, hostvars[k]) for k in expected)
     } == expected
 
-    # Terminated with consortium-ec2 (the data volume stays), provisioned again: the new
-    # instance gets the same data volume back.
+    # Terminated with consortium-ec2 (data volume and Elastic IP stay), provisioned again
+    # in a run limited to --tags kubo: the new instance gets the same data volume and
+    # address back, and its host key is filed under its own ID.
     aws = ["--endpoint-url", moto_server.url, "--region", REGION, "--consortium", consortium]
     assert main([*aws, "terminate", "alice", "--yes"]) == 0
-    _provision(tmp_path, moto_server, hosts, playbook=playbook, **extra_vars)
-    assert yaml.safe_load((tmp_path / "alice.yml").read_text())["data_volume_id"] == data_volume
+    _provision(
+        tmp_path, moto_server, hosts, playbook=playbook, options=["--tags", "kubo"], **extra_vars
+    )
     new_instance = _instance(moto_server.client(), consortium, "alice")
     assert new_instance["InstanceId"] != instance["InstanceId"]
+    assert new_instance["PublicIpAddress"] == elastic_ip
+    seen = yaml.safe_load((tmp_path / "alice.yml").read_text())
+    assert (seen["ansible_host"], seen["data_volume_id"]) == (elastic_ip, data_volume)
+    assert seen["ssh_args"][-1] == f"HostKeyAlias={new_instance['InstanceId']}"
 
 
 @pytest.mark.parametrize(
@@ -290,25 +340,20 @@ def test_never_opens_kubo_api_or_gateway(
     run = _provision(
         tmp_path,
         moto_server,
-        {"eve": {"ec2_member_enabled": True, **variables}},
+        {"eve": {**ON_EC2, **variables}},
         check=False,
         ec2_member_consortium=consortium,
     )
     assert run.returncode != 0
     assert "are never opened to the network" in str(run.output)
-    assert _resources(moto_server.client(), consortium) == {
-        "instances": [],
-        "volumes": [],
-        "groups": [],
-        "keys": [],
-    }
+    assert _resources(moto_server.client(), consortium) == NOTHING
 
 
 def test_refuses_without_admin_cidrs(tmp_path: Path, moto_server: MotoServer) -> None:
     run = _provision(
         tmp_path,
         moto_server,
-        {"eve": {"ec2_member_enabled": True}},
+        {"eve": {**ON_EC2}},
         check=False,
         ec2_admin_cidrs=[],
         ec2_member_consortium="test-no-admin",
@@ -350,14 +395,9 @@ def test_check_mode_creates_nothing(tmp_path: Path, moto_server: MotoServer) -> 
     run = _provision(
         tmp_path,
         moto_server,
-        {"alice": {"ec2_member_enabled": True}},
+        {"alice": {**ON_EC2}},
         options=["--check"],
         ec2_member_consortium=consortium,
     )
     assert run.stats["alice"]["changed"] > 0  # it says what it would create
-    assert _resources(moto_server.client(), consortium) == {
-        "instances": [],
-        "volumes": [],
-        "groups": [],
-        "keys": [],
-    }
+    assert _resources(moto_server.client(), consortium) == NOTHING
