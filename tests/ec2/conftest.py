@@ -16,7 +16,13 @@ from typing import Any
 import boto3
 import pytest
 
-from ipfs_consortium.ec2.members import DATA_ROLE, TAG_CONSORTIUM, TAG_MEMBER, TAG_ROLE
+from ipfs_consortium.ec2.members import (
+    ADDRESS_ROLE,
+    DATA_ROLE,
+    TAG_CONSORTIUM,
+    TAG_MEMBER,
+    TAG_ROLE,
+)
 
 REGION = "us-east-1"
 DEBIAN_OWNER = "136693071363"
@@ -77,6 +83,23 @@ def launch_member(
             VolumeId=volume["VolumeId"], InstanceId=instance["InstanceId"], Device="/dev/xvdb"
         )
     return str(instance["InstanceId"])
+
+
+def allocate_address(client: Any, name: str, instance_id: str | None = None) -> str:
+    """The public IP of an Elastic IP tagged as the ec2_member role tags the member's own,
+    associated with ``instance_id`` when given."""
+    address = client.allocate_address(
+        Domain="vpc",
+        TagSpecifications=[
+            {
+                "ResourceType": "elastic-ip",
+                "Tags": [*tag_member(name), {"Key": TAG_ROLE, "Value": ADDRESS_ROLE}],
+            }
+        ],
+    )
+    if instance_id is not None:
+        client.associate_address(AllocationId=address["AllocationId"], InstanceId=instance_id)
+    return str(address["PublicIp"])
 
 
 @dataclass

@@ -21,7 +21,7 @@ from ipfs_consortium.ec2 import cli, errors, members
 from ipfs_consortium.ec2.cli import main
 
 from .ansible_run import ROOT
-from .conftest import REGION, launch_member
+from .conftest import REGION, allocate_address, launch_member
 
 
 @pytest.fixture
@@ -58,6 +58,7 @@ def test_tag_keys_are_the_roles() -> None:
     assert role_vars["_ec2_member_tag_member"] == members.TAG_MEMBER
     assert role_vars["_ec2_member_tag_role"] == members.TAG_ROLE
     assert role_vars["_ec2_member_data_role"] == members.DATA_ROLE
+    assert role_vars["_ec2_member_address_role"] == members.ADDRESS_ROLE
     defaults = yaml.safe_load((ROOT / "roles/ec2_member/defaults/main.yml").read_text())
     assert defaults["ec2_member_consortium"] == members.DEFAULT_CONSORTIUM
 
@@ -68,16 +69,19 @@ def test_list_prints_an_aligned_table_of_this_consortium(
     bob = launch_member(ec2, "bob", data_gib=None)
     alice = launch_member(ec2, "alice", data_gib=250)
     launch_member(ec2, "mallory", consortium="another")
+    # Not associated, so the instance's own public IP differs from it.
+    alice_ip = allocate_address(ec2, "alice")
+    [bob_instance] = ec2.describe_instances(InstanceIds=[bob])["Reservations"][0]["Instances"]
+    bob_ip = bob_instance["PublicIpAddress"]
 
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["MEMBER", "alice", "bob"]
     header, alice_row, bob_row = lines
-    assert alice_row.split()[1:4] == [alice, "running", "t3.small"]
-    assert alice_row.split()[-1] == "250"
-    assert bob_row.split()[1] == bob and bob_row.split()[-1] == "-"
+    assert alice_row.split()[1:6] == [alice, "running", "t3.small", alice_ip, "250"]
+    assert bob_row.split()[1:6] == [bob, "running", "t3.small", bob_ip, "-"]
     # Aligned: every column starts where its heading does.
-    for heading in ("INSTANCE", "STATE", "TYPE", "DATA GiB"):
+    for heading in ("INSTANCE", "STATE", "TYPE", "PUBLIC IP", "DATA GiB"):
         column = header.index(heading)
         assert alice_row[column - 1] == " " and alice_row[column] != " "
         assert bob_row[column - 1] == " " and bob_row[column] != " "
@@ -130,6 +134,23 @@ def test_terminate_deletes_the_data_volume_only_when_told(
     assert main(["terminate", "alice", "--yes", "--delete-data-volume"]) == 0
     assert f"deleted data volume {volume_id}" in capsys.readouterr().out
     assert volume_id not in [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
+
+
+def test_terminate_keeps_the_elastic_ip_unless_told(
+    ec2: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice_ip = allocate_address(ec2, "alice", launch_member(ec2, "alice"))
+    bob_ip = allocate_address(ec2, "bob", launch_member(ec2, "bob"))
+
+    assert main(["terminate", "alice", "--yes"]) == 0
+    assert f"kept Elastic IP {alice_ip} (eipalloc-" in capsys.readouterr().out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["terminate", "bob", "--release-address"]) == 0
+    out = capsys.readouterr().out
+    assert "AND RELEASE THEIR ELASTIC IPS? [y/N]" in out
+    assert f"released Elastic IP {bob_ip} (eipalloc-" in out
+    assert [a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]] == [alice_ip]
 
 
 def test_snapshot_tags_the_snapshot_like_the_volume(

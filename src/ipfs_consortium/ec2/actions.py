@@ -12,18 +12,22 @@ from typing import Any
 from .errors import InvalidRequest
 from .members import DATA_ROLE, TAG_CONSORTIUM, TAG_MEMBER, TAG_ROLE, Member
 
-_COLUMNS = ("MEMBER", "INSTANCE", "STATE", "TYPE", "PUBLIC DNS", "DATA GiB")
+_COLUMNS = ("MEMBER", "INSTANCE", "STATE", "TYPE", "PUBLIC IP", "DATA GiB")
 
 
 def table(members: Sequence[Member]) -> list[str]:
-    """A plain table, columns aligned with spaces (``-`` where a value is missing)."""
+    """A plain table, columns aligned with spaces (``-`` where a value is missing).
+
+    The public IP is the member's Elastic IP when it has one, associated or not (it is
+    the address the member keeps), else whatever public IP the instance has.
+    """
     rows = [_COLUMNS] + [
         (
             m.name,
             m.instance_id,
             m.state,
             m.instance_type,
-            m.public_dns or "-",
+            (m.address.public_ip if m.address else m.public_ip) or "-",
             str(m.data_volume.size_gib) if m.data_volume else "-",
         )
         for m in members
@@ -64,23 +68,30 @@ def _transitions(
     ]
 
 
-def terminate(client: Any, members: Sequence[Member], *, delete_data_volume: bool) -> list[str]:
-    """Terminate the instances; their data volumes survive unless ``delete_data_volume``.
+def _keep_on_termination(client: Any, instance_id: str, device: str) -> None:
+    """Set DeleteOnTermination false on a data volume's attachment.
 
-    The role attaches the data volume with DeleteOnTermination false; it is set again here
-    in case someone changed it since, because the volume holds the member's Kubo repo.
+    Attaching already sets it false; it is set again in case someone changed it since,
+    because the volume holds the member's Kubo repository.
     """
+    client.modify_instance_attribute(
+        InstanceId=instance_id,
+        BlockDeviceMappings=[{"DeviceName": device, "Ebs": {"DeleteOnTermination": False}}],
+    )
+
+
+def terminate(
+    client: Any, members: Sequence[Member], *, delete_data_volume: bool, release_address: bool
+) -> list[str]:
+    """Terminate the instances; their data volumes survive unless ``delete_data_volume``,
+    their Elastic IPs unless ``release_address``."""
     for member in members:
         volume = member.data_volume
         if volume is not None and volume.device is not None:
-            client.modify_instance_attribute(
-                InstanceId=member.instance_id,
-                BlockDeviceMappings=[
-                    {"DeviceName": volume.device, "Ebs": {"DeleteOnTermination": False}}
-                ],
-            )
+            _keep_on_termination(client, member.instance_id, volume.device)
     client.terminate_instances(InstanceIds=_ids(members))
     lines = [f"{m.name} ({m.instance_id}): terminating" for m in members]
+    lines += _addresses_after_termination(client, members, release=release_address)
     volumes = [m.data_volume for m in members if m.data_volume is not None]
     if not delete_data_volume:
         return lines + [f"kept data volume {v.volume_id} ({v.size_gib} GiB)" for v in volumes]
@@ -90,6 +101,30 @@ def terminate(client: Any, members: Sequence[Member], *, delete_data_volume: boo
         client.get_waiter("volume_available").wait(VolumeIds=[volume.volume_id])
         client.delete_volume(VolumeId=volume.volume_id)
         lines.append(f"deleted data volume {volume.volume_id}")
+    return lines
+
+
+def _addresses_after_termination(
+    client: Any, members: Sequence[Member], *, release: bool
+) -> list[str]:
+    """Release the members' Elastic IPs, or say that they are kept.
+
+    A kept one waits, tagged, for the member's next instance: the role finds it by its tags.
+    """
+    lines = []
+    for member in members:
+        address = member.address
+        if address is None:
+            continue
+        what = f"Elastic IP {address.public_ip} ({address.allocation_id})"
+        if not release:
+            lines.append(f"kept {what}: a new instance provisioned for {member.name} gets it back")
+            continue
+        # A VPC address still associated cannot be released.
+        if address.association_id is not None:
+            client.disassociate_address(AssociationId=address.association_id)
+        client.release_address(AllocationId=address.allocation_id)
+        lines.append(f"released {what} of {member.name}")
     return lines
 
 

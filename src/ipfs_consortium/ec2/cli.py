@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also delete each member's data volume (its Kubo repository)",
     )
+    terminate.add_argument(
+        "--release-address",
+        action="store_true",
+        help="also release each member's Elastic IP (kept by default for its next instance)",
+    )
 
     snapshot = commands.add_parser(
         "snapshot", parents=[common], help="snapshot members' data volumes"
@@ -77,13 +82,24 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every member of the consortium")
 
 
-def _confirm(members: Sequence[Member], delete_data_volume: bool) -> None:
-    what = ", ".join(f"{m.name} ({m.instance_id})" for m in members)
-    extra = " AND DELETE THEIR DATA VOLUMES" if delete_data_volume else ""
-    print(f"Terminate {what}{extra}? [y/N] ", end="", flush=True)
+def _confirm(question: str) -> None:
+    print(f"{question} [y/N] ", end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
-        raise Aborted("not confirmed; nothing terminated")
+        raise Aborted("not confirmed; nothing changed")
+
+
+def _terminate_question(members: Sequence[Member], args: argparse.Namespace) -> str:
+    what = ", ".join(f"{m.name} ({m.instance_id})" for m in members)
+    extras = [
+        extra
+        for extra, asked in (
+            (" AND DELETE THEIR DATA VOLUMES", args.delete_data_volume),
+            (" AND RELEASE THEIR ELASTIC IPS", args.release_address),
+        )
+        if asked
+    ]
+    return f"Terminate {what}{''.join(extras)}?"
 
 
 def _run(args: argparse.Namespace) -> list[str]:
@@ -99,8 +115,13 @@ def _run(args: argparse.Namespace) -> list[str]:
         return actions.stop(client, members, wait=args.wait)
     if args.command == "terminate":
         if not args.yes:
-            _confirm(members, args.delete_data_volume)
-        return actions.terminate(client, members, delete_data_volume=args.delete_data_volume)
+            _confirm(_terminate_question(members, args))
+        return actions.terminate(
+            client,
+            members,
+            delete_data_volume=args.delete_data_volume,
+            release_address=args.release_address,
+        )
     if args.command == "snapshot":
         return actions.snapshot(client, members, description=args.description)
     return actions.resize_volume(client, members[0], size_gib=args.size)

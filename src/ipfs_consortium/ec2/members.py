@@ -1,4 +1,4 @@
-"""Finding consortium members' instances and data volumes by their tags.
+"""Finding consortium members' instances, data volumes and Elastic IPs by their tags.
 
 The tag keys are the contract with the Ansible role ``ec2_member`` (its vars/main.yml
 holds the same values; a test checks that they agree): whatever the role creates, these
@@ -20,6 +20,7 @@ TAG_CONSORTIUM = "ipfs-consortium:consortium"
 TAG_MEMBER = "ipfs-consortium:member"
 TAG_ROLE = "ipfs-consortium:role"
 DATA_ROLE = "data"
+ADDRESS_ROLE = "address"
 DEFAULT_CONSORTIUM = "ipfs-consortium"
 
 # Every instance state but terminated: a terminated member is gone, not "stopped".
@@ -57,14 +58,24 @@ class DataVolume:
 
 
 @dataclass(frozen=True)
+class ElasticIp:
+    public_ip: str
+    allocation_id: str
+    association_id: str | None
+    """``None`` when it is not associated with an instance."""
+
+
+@dataclass(frozen=True)
 class Member:
     consortium: str
     name: str
     instance_id: str
     state: str
     instance_type: str
-    public_dns: str
+    public_ip: str
+    """The instance's own public IP (the Elastic IP while that is associated), or ``""``."""
     data_volume: DataVolume | None
+    address: ElasticIp | None
 
     def require_data_volume(self) -> DataVolume:
         if self.data_volume is None:
@@ -79,10 +90,14 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
 
 
-def _filters(consortium: str, names: Sequence[str]) -> list[dict[str, Any]]:
+def _filters(
+    consortium: str, names: Sequence[str], role: str | None = None
+) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = [{"Name": f"tag:{TAG_CONSORTIUM}", "Values": [consortium]}]
     if names:
         filters.append({"Name": f"tag:{TAG_MEMBER}", "Values": list(names)})
+    if role is not None:
+        filters.append({"Name": f"tag:{TAG_ROLE}", "Values": [role]})
     return filters
 
 
@@ -102,12 +117,43 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
         for reservation in page["Reservations"]
         for instance in reservation["Instances"]
     ]
-    # A member's data volume is the one attached to its instance; a detached one (kept when
-    # an earlier instance was terminated) counts only when none is attached.
+    attached, detached = _data_volumes(client, consortium, names)
+    addresses = _addresses(client, consortium, names)
+    members = []
+    for instance in instances:
+        name = _tags(instance).get(TAG_MEMBER, "")
+        members.append(
+            Member(
+                consortium=consortium,
+                name=name,
+                instance_id=instance["InstanceId"],
+                state=instance["State"]["Name"],
+                instance_type=instance["InstanceType"],
+                public_ip=instance.get("PublicIpAddress") or "",
+                data_volume=attached.get(instance["InstanceId"]) or detached.get(name),
+                address=addresses.get(name),
+            )
+        )
+    missing = sorted(set(names) - {m.name for m in members})
+    if missing:
+        raise MemberNotFound(
+            f"no instance tagged {TAG_CONSORTIUM}={consortium} for member(s): " + ", ".join(missing)
+        )
+    return sorted(members, key=lambda m: (m.name, m.instance_id))
+
+
+def _data_volumes(
+    client: Any, consortium: str, names: Sequence[str]
+) -> tuple[dict[str, DataVolume], dict[str, DataVolume]]:
+    """The data volumes attached, by instance id, and those detached, by member name.
+
+    A member's data volume is the one attached to its instance; a detached one (kept when
+    an earlier instance was terminated) counts only when none is attached.
+    """
     attached: dict[str, DataVolume] = {}
     detached: dict[str, DataVolume] = {}
     for page in client.get_paginator("describe_volumes").paginate(
-        Filters=[*_filters(consortium, names), {"Name": f"tag:{TAG_ROLE}", "Values": [DATA_ROLE]}]
+        Filters=_filters(consortium, names, DATA_ROLE)
     ):
         for volume in page["Volumes"]:
             attachment = (volume.get("Attachments") or [{}])[0]
@@ -121,24 +167,20 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
                 attached[attachment["InstanceId"]] = data_volume
             else:
                 detached.setdefault(_tags(volume).get(TAG_MEMBER, ""), data_volume)
+    return attached, detached
 
-    members = []
-    for instance in instances:
-        name = _tags(instance).get(TAG_MEMBER, "")
-        members.append(
-            Member(
-                consortium=consortium,
-                name=name,
-                instance_id=instance["InstanceId"],
-                state=instance["State"]["Name"],
-                instance_type=instance["InstanceType"],
-                public_dns=instance.get("PublicDnsName") or "",
-                data_volume=attached.get(instance["InstanceId"]) or detached.get(name),
-            )
+
+def _addresses(client: Any, consortium: str, names: Sequence[str]) -> dict[str, ElasticIp]:
+    """Each member's Elastic IP, by member name (DescribeAddresses has no pages)."""
+    response = client.describe_addresses(Filters=_filters(consortium, names, ADDRESS_ROLE))
+    addresses: dict[str, ElasticIp] = {}
+    for address in response["Addresses"]:
+        addresses.setdefault(
+            _tags(address).get(TAG_MEMBER, ""),
+            ElasticIp(
+                public_ip=address["PublicIp"],
+                allocation_id=address["AllocationId"],
+                association_id=address.get("AssociationId"),
+            ),
         )
-    missing = sorted(set(names) - {m.name for m in members})
-    if missing:
-        raise MemberNotFound(
-            f"no instance tagged {TAG_CONSORTIUM}={consortium} for member(s): " + ", ".join(missing)
-        )
-    return sorted(members, key=lambda m: (m.name, m.instance_id))
+    return addresses
