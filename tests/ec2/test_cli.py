@@ -21,7 +21,7 @@ from ipfs_consortium.ec2 import cli, errors, members
 from ipfs_consortium.ec2.cli import main
 
 from .ansible_run import ROOT
-from .conftest import REGION, allocate_address, launch_member
+from .conftest import REGION, allocate_address, launch_member, tag_member
 
 
 @pytest.fixture
@@ -61,6 +61,7 @@ def test_tag_keys_are_the_roles() -> None:
     assert role_vars["_ec2_member_address_role"] == members.ADDRESS_ROLE
     defaults = yaml.safe_load((ROOT / "roles/ec2_member/defaults/main.yml").read_text())
     assert defaults["ec2_member_consortium"] == members.DEFAULT_CONSORTIUM
+    assert defaults["ec2_member_data_volume_device"] == members.DATA_DEVICE
 
 
 def test_list_prints_an_aligned_table_of_this_consortium(
@@ -187,6 +188,124 @@ def test_resize_volume_grows_and_refuses_to_shrink(
     assert "only grow" in capsys.readouterr().err
     assert main(["resize-volume", "alice", "--size", "200"]) == 0
     assert _volume_of(ec2, alice)["Size"] == 200
+
+
+def _snapshot(member: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """The id of a snapshot taken with consortium-ec2 snapshot."""
+    assert main(["snapshot", member]) == 0
+    return capsys.readouterr().out.split()[2]
+
+
+def _stop(member: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stop", member, "--wait"]) == 0
+    capsys.readouterr()
+
+
+def _scratch_snapshot(ec2: Any, size_gib: int, tags: list[dict[str, str]]) -> str:
+    """A snapshot of a volume of its own (moto gives a snapshot its volume's current size)."""
+    scratch = ec2.create_volume(Size=size_gib, AvailabilityZone=f"{REGION}a")["VolumeId"]
+    return str(
+        ec2.create_snapshot(
+            VolumeId=scratch, TagSpecifications=[{"ResourceType": "snapshot", "Tags": tags}]
+        )["SnapshotId"]
+    )
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource["Tags"]}
+
+
+def _data_tags(member: str) -> dict[str, str]:
+    return {
+        "Name": f"ipfs-consortium-{member}-data",
+        members.TAG_CONSORTIUM: "ipfs-consortium",
+        members.TAG_MEMBER: member,
+        members.TAG_ROLE: members.DATA_ROLE,
+    }
+
+
+def test_restore_replaces_the_data_volume_and_keeps_the_old_one(
+    ec2: Any, alice_with_volume: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice, old_id = alice_with_volume
+    # Smaller than the 100 GiB data volume, which has grown since.
+    snapshot_id = _scratch_snapshot(ec2, 50, tag_member("alice"))
+    _stop("alice", capsys)
+
+    assert main(["restore", "alice", "--snapshot", snapshot_id, "--yes"]) == 0
+    out = capsys.readouterr().out
+
+    new = _volume_of(ec2, alice)
+    old = ec2.describe_volumes(VolumeIds=[old_id])["Volumes"][0]
+    assert new["VolumeId"] != old_id
+    assert (new["SnapshotId"], new["Size"], new["Encrypted"]) == (snapshot_id, 100, True)
+    assert new["VolumeType"] == old["VolumeType"]
+    assert _tags(new) == _data_tags("alice")
+    assert new["Attachments"][0]["Device"] == "/dev/xvdb"
+    [instance] = ec2.describe_instances(InstanceIds=[alice])["Reservations"][0]["Instances"]
+    [mapping] = [m for m in instance["BlockDeviceMappings"] if m["DeviceName"] == "/dev/xvdb"]
+    assert mapping["Ebs"]["VolumeId"] == new["VolumeId"]
+    assert mapping["Ebs"]["DeleteOnTermination"] is False
+    assert (old["State"], old["Attachments"]) == ("available", [])
+    assert _tags(old)[members.TAG_ROLE] == members.REPLACED_DATA_ROLE
+    assert _tags(old)[members.TAG_REPLACED_BY] == new["VolumeId"]
+    assert _tags(old)["Name"] != _data_tags("alice")["Name"]  # the role finds it by Name
+    [member] = members.find_members(ec2, "ipfs-consortium", ["alice"])
+    assert member.data_volume is not None and member.data_volume.volume_id == new["VolumeId"]
+    assert f"kept the old data volume {old_id} (tagged data-replaced)" in out
+    assert out.endswith("start the member: consortium-ec2 start alice --wait\n")
+
+
+def test_restore_asks_then_gives_a_member_without_data_volume_one(
+    ec2: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A snapshot without a member tag may go to any member.
+    snapshot_id = _scratch_snapshot(ec2, 30, [{"Key": "Name", "Value": "by hand"}])
+    bob = launch_member(ec2, "bob", data_gib=None)
+    _stop("bob", capsys)
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    assert main(["restore", "bob", "--snapshot", snapshot_id]) == 1
+    assert "not confirmed" in capsys.readouterr().err
+    assert len(ec2.describe_volumes()["Volumes"]) == 2  # bob's root volume, the scratch one
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["restore", "bob", "--snapshot", snapshot_id]) == 0
+    new = _volume_of(ec2, bob)
+    assert (new["SnapshotId"], new["Size"], new["VolumeType"]) == (snapshot_id, 30, "gp3")
+    assert _tags(new) == _data_tags("bob")
+    assert new["Attachments"][0]["Device"] == "/dev/xvdb"
+    assert "kept the old data volume" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("stopped", "snapshot_of", "message"),
+    [
+        (False, "alice", "is running; stop it first: consortium-ec2 stop alice --wait"),
+        (True, "bob", "is tagged ipfs-consortium:member=bob, not alice"),
+        (True, None, "no snapshot snap-0123456789abcdef0 in us-east-1"),
+    ],
+    ids=["running", "another-members-snapshot", "unknown-snapshot"],
+)
+def test_restore_refuses_in_one_line_and_changes_nothing(
+    ec2: Any,
+    stopped: bool,
+    snapshot_of: str | None,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    launch_member(ec2, "alice")
+    launch_member(ec2, "bob")
+    snapshot_id = _snapshot(snapshot_of, capsys) if snapshot_of else "snap-0123456789abcdef0"
+    if stopped:
+        _stop("alice", capsys)
+    volumes = ec2.describe_volumes()["Volumes"]
+
+    assert main(["restore", "alice", "--snapshot", snapshot_id, "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("consortium-ec2: error: ") and err.count("\n") == 1
+    assert message in err
+    assert ec2.describe_volumes()["Volumes"] == volumes
 
 
 def test_unknown_member_is_one_line(ec2: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,12 +7,27 @@ the tests can call the actions directly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequest
-from .members import DATA_ROLE, TAG_CONSORTIUM, TAG_MEMBER, TAG_ROLE, Member
+from .errors import InvalidRequest, SnapshotNotFound
+from .members import (
+    DATA_DEVICE,
+    DATA_ROLE,
+    REPLACED_DATA_ROLE,
+    TAG_CONSORTIUM,
+    TAG_MEMBER,
+    TAG_REPLACED_BY,
+    TAG_ROLE,
+    DataVolume,
+    Member,
+    tags_of,
+)
 
 _COLUMNS = ("MEMBER", "INSTANCE", "STATE", "TYPE", "PUBLIC IP", "DATA GiB")
+
+# What the role creates a data volume as, when there is none to copy the type from.
+_DEFAULT_VOLUME_TYPE = "gp3"
 
 
 def table(members: Sequence[Member]) -> list[str]:
@@ -128,21 +143,26 @@ def _addresses_after_termination(
     return lines
 
 
+def _data_tags(member: Member) -> list[dict[str, str]]:
+    """The tags the role puts on a member's data volume (its vars/main.yml), less
+    ec2_member_extra_tags, which are not known here (the role's next run adds them)."""
+    return [
+        {"Key": "Name", "Value": f"{member.consortium}-{member.name}-data"},
+        {"Key": TAG_CONSORTIUM, "Value": member.consortium},
+        {"Key": TAG_MEMBER, "Value": member.name},
+        {"Key": TAG_ROLE, "Value": DATA_ROLE},
+    ]
+
+
 def snapshot(client: Any, members: Sequence[Member], *, description: str) -> list[str]:
     """Snapshot each member's data volume, tagged like the volume itself."""
     lines = []
     for member in members:
         volume = member.require_data_volume()
-        tags = [
-            {"Key": "Name", "Value": f"{member.name}-data"},
-            {"Key": TAG_CONSORTIUM, "Value": member.consortium},
-            {"Key": TAG_MEMBER, "Value": member.name},
-            {"Key": TAG_ROLE, "Value": DATA_ROLE},
-        ]
         response = client.create_snapshot(
             VolumeId=volume.volume_id,
             Description=description or f"Kubo repository of {member.name}",
-            TagSpecifications=[{"ResourceType": "snapshot", "Tags": tags}],
+            TagSpecifications=[{"ResourceType": "snapshot", "Tags": _data_tags(member)}],
         )
         lines.append(f"{member.name}: snapshot {response['SnapshotId']} of {volume.volume_id}")
     return lines
@@ -162,3 +182,104 @@ def resize_volume(client: Any, member: Member, *, size_gib: int) -> list[str]:
         f"{member.name}: growing {volume.volume_id} from {volume.size_gib} to {size_gib} GiB; "
         "run site.yml to grow the filesystem"
     ]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_id: str
+    size_gib: int
+
+
+def restorable_snapshot(client: Any, member: Member, snapshot_id: str) -> Snapshot:
+    """The snapshot to rebuild ``member``'s data volume from, once the checks pass.
+
+    Refused before anything changes: a member whose instance is not stopped (Kubo would
+    lose its repository under it), a snapshot that is unknown or not completed, and one
+    tagged as another member's (it holds someone else's data).
+    """
+    if member.state != "stopped":
+        raise InvalidRequest(
+            f"{member.name} ({member.instance_id}) is {member.state}; "
+            f"stop it first: consortium-ec2 stop {member.name} --wait"
+        )
+    # A filter rather than SnapshotIds: an unknown or malformed id is then an empty answer,
+    # not an AWS error to tell apart from the others.
+    found = client.describe_snapshots(Filters=[{"Name": "snapshot-id", "Values": [snapshot_id]}])
+    if not found["Snapshots"]:
+        raise SnapshotNotFound(f"no snapshot {snapshot_id} in {client.meta.region_name}")
+    snapshot = found["Snapshots"][0]
+    if snapshot["State"] != "completed":
+        raise InvalidRequest(
+            f"snapshot {snapshot_id} is {snapshot['State']} ({snapshot.get('Progress', '?')}); "
+            "restore from it once it is completed"
+        )
+    tags = tags_of(snapshot)
+    for key, expected in ((TAG_CONSORTIUM, member.consortium), (TAG_MEMBER, member.name)):
+        if tags.get(key, expected) != expected:
+            raise InvalidRequest(
+                f"snapshot {snapshot_id} is tagged {key}={tags[key]}, not {expected}: "
+                f"it holds another member's data"
+            )
+    return Snapshot(snapshot_id, int(snapshot["VolumeSize"]))
+
+
+def restore(client: Any, member: Member, snapshot: Snapshot) -> list[str]:
+    """Give the (stopped) member a new data volume made from ``snapshot``; nothing is deleted.
+
+    The new volume is as large as the snapshot or the current data volume, whichever is
+    larger, so that a volume grown since the snapshot does not shrink back.
+    """
+    old = member.data_volume
+    device = (old.device if old else None) or DATA_DEVICE
+    size_gib = max(snapshot.size_gib, old.size_gib if old else 0)
+    volume_type = old.volume_type if old else _DEFAULT_VOLUME_TYPE
+    # Encrypted like the role's volumes: from an encrypted snapshot the new volume keeps the
+    # snapshot's KMS key, from a plain one it gets the account's default EBS key.
+    new_id = client.create_volume(
+        SnapshotId=snapshot.snapshot_id,
+        AvailabilityZone=member.availability_zone,
+        Size=size_gib,
+        VolumeType=volume_type,
+        Encrypted=True,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": _data_tags(member)}],
+    )["VolumeId"]
+    client.get_waiter("volume_available").wait(VolumeIds=[new_id])
+    lines = [
+        f"{member.name}: created {new_id} ({size_gib} GiB {volume_type}) "
+        f"from {snapshot.snapshot_id}"
+    ]
+    if old is not None:
+        lines += _retire(client, member, old, new_id)
+    client.attach_volume(VolumeId=new_id, InstanceId=member.instance_id, Device=device)
+    client.get_waiter("volume_in_use").wait(VolumeIds=[new_id])
+    _keep_on_termination(client, member.instance_id, device)
+    lines.append(f"{member.name}: attached {new_id} to {member.instance_id} as {device}")
+    if old is not None:
+        lines.append(
+            f"kept the old data volume {old.volume_id} (tagged {REPLACED_DATA_ROLE}); "
+            "delete it yourself once the member is healthy"
+        )
+    return [*lines, f"start the member: consortium-ec2 start {member.name} --wait"]
+
+
+def _retire(client: Any, member: Member, old: DataVolume, new_id: str) -> list[str]:
+    """Detach the old data volume if attached, and retag it as replaced by ``new_id``.
+
+    Retagged before the new volume is attached: should the attach fail, the new volume is
+    then the only one either find_members or the role's next run takes as the data volume
+    (the role finds it by its Name tag, so the Name changes too).
+    """
+    lines = []
+    if old.device is not None:
+        client.detach_volume(VolumeId=old.volume_id, InstanceId=member.instance_id)
+        client.get_waiter("volume_available").wait(VolumeIds=[old.volume_id])
+        lines.append(f"{member.name}: detached {old.volume_id} from {member.instance_id}")
+    client.create_tags(
+        Resources=[old.volume_id],
+        Tags=[
+            {"Key": "Name", "Value": f"{member.consortium}-{member.name}-{REPLACED_DATA_ROLE}"},
+            {"Key": TAG_ROLE, "Value": REPLACED_DATA_ROLE},
+            {"Key": TAG_REPLACED_BY, "Value": new_id},
+        ],
+    )
+    return lines

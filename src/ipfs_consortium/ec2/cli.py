@@ -74,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resize.add_argument("member", metavar="MEMBER")
     resize.add_argument("--size", type=int, required=True, metavar="GiB", help="new size in GiB")
+
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="give a stopped member a new data volume from a snapshot (the old one is kept)",
+    )
+    restore.add_argument("member", metavar="MEMBER")
+    restore.add_argument(
+        "--snapshot",
+        required=True,
+        metavar="SNAP_ID",
+        help="the snapshot to restore from, e.g. one taken by consortium-ec2 snapshot",
+    )
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -102,10 +116,20 @@ def _terminate_question(members: Sequence[Member], args: argparse.Namespace) -> 
     return f"Terminate {what}{''.join(extras)}?"
 
 
+def _restore_question(member: Member, snapshot: actions.Snapshot) -> str:
+    old = member.data_volume
+    kept = f", in place of {old.volume_id} (kept)" if old else ""
+    return (
+        f"Give {member.name} ({member.instance_id}) a new data volume from "
+        f"{snapshot.snapshot_id}{kept}?"
+    )
+
+
 def _run(args: argparse.Namespace) -> list[str]:
     settings = AwsSettings(args.region, args.profile, args.endpoint_url)
     client = ec2_client(settings)
-    names: list[str] = [args.member] if args.command == "resize-volume" else args.members
+    # Commands about one member call it `member`, the others `members`.
+    names: list[str] = [args.member] if "member" in args else args.members
     members = find_members(client, args.consortium, names)
     if args.command == "list":
         return actions.table(members)
@@ -124,6 +148,11 @@ def _run(args: argparse.Namespace) -> list[str]:
         )
     if args.command == "snapshot":
         return actions.snapshot(client, members, description=args.description)
+    if args.command == "restore":
+        snapshot = actions.restorable_snapshot(client, members[0], args.snapshot)
+        if not args.yes:
+            _confirm(_restore_question(members[0], snapshot))
+        return actions.restore(client, members[0], snapshot)
     return actions.resize_volume(client, members[0], size_gib=args.size)
 
 

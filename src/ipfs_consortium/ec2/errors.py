@@ -67,11 +67,15 @@ class NoDataVolume(Ec2Error):
 
 
 class InvalidRequest(Ec2Error):
-    """A request the helpers refuse before asking AWS (shrinking a volume, say)."""
+    """A request the helpers refuse before changing anything (shrinking a volume, say)."""
+
+
+class SnapshotNotFound(Ec2Error):
+    """No snapshot has the id asked for."""
 
 
 class Aborted(Ec2Error):
-    """The operator did not confirm a destructive action."""
+    """The operator did not confirm an action that terminates or replaces something."""
 
 
 @contextmanager

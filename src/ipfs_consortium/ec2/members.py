@@ -22,6 +22,14 @@ TAG_ROLE = "ipfs-consortium:role"
 DATA_ROLE = "data"
 ADDRESS_ROLE = "address"
 DEFAULT_CONSORTIUM = "ipfs-consortium"
+DATA_DEVICE = "/dev/xvdb"
+"""Where the role attaches the data volume (its default ``ec2_member_data_volume_device``)."""
+
+# Only consortium-ec2 writes these: a data volume that `restore` replaced is kept, under
+# another role so that neither find_members nor the role (which finds the data volume by
+# its Name tag) takes it for the data volume again.
+REPLACED_DATA_ROLE = "data-replaced"
+TAG_REPLACED_BY = "ipfs-consortium:replaced-by"
 
 # Every instance state but terminated: a terminated member is gone, not "stopped".
 LIVE_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
@@ -52,6 +60,7 @@ def ec2_client(settings: AwsSettings) -> Any:
 class DataVolume:
     volume_id: str
     size_gib: int
+    volume_type: str
     state: str
     device: str | None
     """The device name it is attached as, ``None`` when detached."""
@@ -72,6 +81,7 @@ class Member:
     instance_id: str
     state: str
     instance_type: str
+    availability_zone: str
     public_ip: str
     """The instance's own public IP (the Elastic IP while that is associated), or ``""``."""
     data_volume: DataVolume | None
@@ -86,7 +96,8 @@ class Member:
         return self.data_volume
 
 
-def _tags(resource: dict[str, Any]) -> dict[str, str]:
+def tags_of(resource: dict[str, Any]) -> dict[str, str]:
+    """An EC2 resource's tags as a dict (boto3 gives a list of Key/Value pairs)."""
     return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
 
 
@@ -121,7 +132,7 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
     addresses = _addresses(client, consortium, names)
     members = []
     for instance in instances:
-        name = _tags(instance).get(TAG_MEMBER, "")
+        name = tags_of(instance).get(TAG_MEMBER, "")
         members.append(
             Member(
                 consortium=consortium,
@@ -129,6 +140,7 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
                 instance_id=instance["InstanceId"],
                 state=instance["State"]["Name"],
                 instance_type=instance["InstanceType"],
+                availability_zone=instance["Placement"]["AvailabilityZone"],
                 public_ip=instance.get("PublicIpAddress") or "",
                 data_volume=attached.get(instance["InstanceId"]) or detached.get(name),
                 address=addresses.get(name),
@@ -160,13 +172,14 @@ def _data_volumes(
             data_volume = DataVolume(
                 volume_id=volume["VolumeId"],
                 size_gib=int(volume["Size"]),
+                volume_type=volume["VolumeType"],
                 state=volume["State"],
                 device=attachment.get("Device"),
             )
             if "InstanceId" in attachment:
                 attached[attachment["InstanceId"]] = data_volume
             else:
-                detached.setdefault(_tags(volume).get(TAG_MEMBER, ""), data_volume)
+                detached.setdefault(tags_of(volume).get(TAG_MEMBER, ""), data_volume)
     return attached, detached
 
 
@@ -176,7 +189,7 @@ def _addresses(client: Any, consortium: str, names: Sequence[str]) -> dict[str, 
     addresses: dict[str, ElasticIp] = {}
     for address in response["Addresses"]:
         addresses.setdefault(
-            _tags(address).get(TAG_MEMBER, ""),
+            tags_of(address).get(TAG_MEMBER, ""),
             ElasticIp(
                 public_ip=address["PublicIp"],
                 allocation_id=address["AllocationId"],
