@@ -311,6 +311,10 @@ def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoS
         k: v["__ansible_unsafe"] if isinstance(v, dict) else v
         for k, v in ((k, hostvars[k]) for k in expected)
     } == expected
+    assert hostvars["ansible_ssh_extra_args"]["__ansible_unsafe"].split() == host_key_options
+    assert [a["__ansible_unsafe"] for a in hostvars["kubo_peering_addresses"]] == [
+        f"/ip4/{elastic_ip}/tcp/4001"
+    ]
 
     # Terminated with consortium-ec2 (data volume and Elastic IP stay), provisioned again
     # in a run limited to --tags kubo: the new instance gets the same data volume and
@@ -388,6 +392,25 @@ def test_does_nothing_for_hosts_not_on_ec2(tmp_path: Path, monkeypatch: pytest.M
             0,
             0,
         )
+
+
+def test_builds_a_lost_members_data_volume_from_a_snapshot(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    ec2 = moto_server.client()
+    old_volume = ec2.create_volume(Size=20, AvailabilityZone=f"{REGION}a")["VolumeId"]
+    snapshot = ec2.create_snapshot(VolumeId=old_volume)["SnapshotId"]
+    consortium = "test-snapshot"
+    hosts = {"alice": {**ON_EC2, "ec2_member_data_volume_snapshot": snapshot}}
+    _provision(tmp_path, moto_server, hosts, ec2_member_consortium=consortium)
+    instance = _instance(ec2, consortium, "alice")
+    [data_volume] = [
+        m["Ebs"]["VolumeId"]
+        for m in instance["BlockDeviceMappings"]
+        if m["DeviceName"] == "/dev/xvdb"
+    ]
+    [volume] = ec2.describe_volumes(VolumeIds=[data_volume])["Volumes"]
+    assert volume["SnapshotId"] == snapshot and volume["Size"] == 100
 
 
 def test_check_mode_creates_nothing(tmp_path: Path, moto_server: MotoServer) -> None:
