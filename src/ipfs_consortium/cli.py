@@ -23,7 +23,8 @@ log = logging.getLogger("ipfs_consortium")
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
   {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held
-  {EXIT_USAGE}  configuration or usage error (or a manifest refused by publish)
+  {EXIT_USAGE}  configuration or usage error, Kubo refusing the API secret among them
+     (or a manifest refused by publish)
   {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
   {EXIT_LOCKED}  another sync holds the lock on the state directory
 """
