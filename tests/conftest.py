@@ -28,8 +28,10 @@ class Net:
         self.key = new_swarm_key()
         self.nodes: list[KuboNode] = []
 
-    def node(self) -> KuboNode:
-        node = KuboNode(self.binary, self.root / f"node{len(self.nodes)}", self.key)
+    def node(self, authorizations: dict[str, list[str]] | None = None) -> KuboNode:
+        """A new node; ``authorizations`` as in KuboNode."""
+        path = self.root / f"node{len(self.nodes)}"
+        node = KuboNode(self.binary, path, self.key, authorizations)
         node.start()
         for other in self.nodes:
             node.connect(other)

@@ -83,18 +83,29 @@ def _set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
 
 
 class KuboNode:
-    """One daemon with its own repo. Start, stop and restart it at will."""
+    """One daemon with its own repo. Start, stop and restart it at will.
 
-    def __init__(self, binary: Path, repo: Path, swarm_key: str) -> None:
+    ``authorizations`` (AuthSecret -> AllowedPaths) makes its RPC API demand one of those
+    secrets; the test helpers then send a bearer token of their own, allowed everything.
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        repo: Path,
+        swarm_key: str,
+        authorizations: dict[str, list[str]] | None = None,
+    ) -> None:
         self.binary = binary
         self.repo = repo
         self.env = {**os.environ, "IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
         self.process: subprocess.Popen[bytes] | None = None
         self.api = ""
         self.peers: list[KuboNode] = []
-        self._init(swarm_key)
+        self.headers: dict[str, str] = {}
+        self._init(swarm_key, authorizations or {})
 
-    def _init(self, swarm_key: str) -> None:
+    def _init(self, swarm_key: str, authorizations: dict[str, list[str]]) -> None:
         self.repo.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [self.binary, "init", "--profile", "test", "--empty-repo"],
@@ -105,6 +116,13 @@ class KuboNode:
         config = json.loads(config_file.read_text())
         for key, value in ISOLATED_CONFIG.items():
             _set_dotted(config, key, value)
+        if authorizations:
+            token = secrets.token_hex(16)
+            self.headers["Authorization"] = f"Bearer {token}"
+            scopes = {"tests": {"AuthSecret": f"bearer:{token}", "AllowedPaths": ["/api/v0"]}}
+            for index, (secret, paths) in enumerate(authorizations.items()):
+                scopes[f"member{index}"] = {"AuthSecret": secret, "AllowedPaths": paths}
+            _set_dotted(config, "API.Authorizations", scopes)
         config_file.write_text(json.dumps(config, indent=2))
         self.peer_id = config["Identity"]["PeerID"]
 
@@ -187,7 +205,11 @@ class KuboNode:
             for k, v in params.items()
         ]
         response = requests.post(
-            f"{self.api}/api/v0/{command}", params=query, files=files, timeout=timeout
+            f"{self.api}/api/v0/{command}",
+            params=query,
+            files=files,
+            headers=self.headers,
+            timeout=timeout,
         )
         if response.status_code != 200:
             raise RuntimeError(f"{command} {args}: {response.text}")

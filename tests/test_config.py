@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 
+from ipfs_consortium.cli import main
 from ipfs_consortium.config import load_config, parse_config
 from ipfs_consortium.errors import ConfigError
 
@@ -101,3 +103,85 @@ def test_unreadable_files(tmp_path: Path) -> None:
     deep.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ConfigError, match="nested too deeply|must be a JSON object"):
         load_config(deep)
+
+
+@pytest.mark.parametrize(
+    ("secret", "header"),
+    [
+        ("bearer:t0k3n\n", "Bearer t0k3n"),
+        ("basic:ops:pa:ss", "Basic " + base64.b64encode(b"ops:pa:ss").decode()),
+    ],
+)
+def test_api_auth_file_in_kubos_spelling(tmp_path: Path, secret: str, header: str) -> None:
+    auth = tmp_path / "kubo-api.auth"
+    auth.write_text(secret)
+    config = parse_config({"peers": [], "api_auth_file": str(auth)}, "c.json")
+    assert config.api_auth is not None and config.api_auth.header == header
+    assert "t0k3n" not in repr(config) and "pa:ss" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (None, "no such file"),
+        ("t0k3n", "holds neither 'bearer:<token>' nor 'basic:<user>:<password>'"),
+        ("bearer:", "holds neither"),
+        ("bearer:t0k3n with spaces", "holds neither"),
+        ("basic:t0k3n", "holds neither"),
+        ("bearer:t0k3n\u00e9", "holds neither"),
+    ],
+)
+def test_a_bad_api_auth_file_names_the_file_not_the_secret(
+    tmp_path: Path, secret: str | None, problem: str
+) -> None:
+    auth = tmp_path / "kubo-api.auth"
+    if secret is not None:
+        auth.write_text(secret)
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"peers": [], "api_auth_file": str(auth)}, "c.json")
+    assert f"c.json: key 'api_auth_file' names {auth}: {problem}" in str(raised.value)
+    assert "t0k3n" not in str(raised.value)
+
+
+def check_config(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["check-config", str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_check_config_is_offline_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    auth = tmp_path / "kubo-api.auth"
+    auth.write_text("bearer:t0k3n")
+    state = tmp_path / "no" / "state"
+    path = tmp_path / "config.json"
+    # Port 9 on loopback is closed: a check that called Kubo would fail.
+    settings = {"api": "http://127.0.0.1:9", "state_dir": str(state), "api_auth_file": str(auth)}
+    path.write_text(json.dumps({"peers": [PEER, KEY], **settings}))
+
+    assert check_config(path, capsys) == (0, f"{path}: valid (2 peers)\n", "")
+    assert not state.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"concurrency": 0}, "key 'concurrency' must be at least 1, not 0"),
+        ({"concurency": 8}, "unknown key 'concurency'"),
+        ({"api": "localhost:5001"}, "key 'api' is not an http(s)://host:port URL"),
+        ({"api_auth_file": "/nonexistent/kubo-api.auth"}, "no such file"),
+        ({"api_auth_file": "/"}, "key 'api_auth_file' names /: cannot be read (Is a directory)"),
+    ],
+)
+def test_check_config_refuses_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"peers": [PEER], **settings}))
+
+    code, out, err = check_config(path, capsys)
+
+    assert (code, out) == (2, "")
+    (line,) = err.splitlines()
+    assert f"{path}: " in line and message in line

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ipfs_consortium.cid import parse_cid
 from tests.conftest import Member, Net
 
@@ -83,3 +85,24 @@ def test_publish_with_kubo_down_is_exit_3(tmp_path: Path, member: Member) -> Non
     member.node.stop()
     run = member.cli("publish", str(manifests), "--api", api)
     assert run.code == 3 and "unreachable" in run.err
+
+
+def test_publish_takes_the_api_secret_from_its_config(
+    net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = net.node({"basic:ops:pa:ss": ["/api/v0"]})
+    member = Member(node, tmp_path / "config.json", tmp_path / "state", capsys)
+    manifests = write(tmp_path / "m", {"a.json": [parse_cid(node.add(b"behind a secret"))]})
+    secret = write(tmp_path / "etc", {"kubo-api.auth": "basic:ops:pa:ss\n"}) / "kubo-api.auth"
+    member.configure([], api_auth_file=str(secret))
+
+    run = member.cli("publish", str(manifests), "--config", str(member.config_path), "--json")
+    refused = member.cli("publish", str(manifests), "--api", node.api)
+
+    assert run.code == 0, run.err
+    assert node.rpc("name/resolve", f"/ipns/{run.json['name']}")["Path"] == (
+        f"/ipfs/{run.json['root']}"
+    )
+    assert refused.code == 2
+    (line,) = refused.err.splitlines()
+    assert "refused key/list (HTTP 403): its RPC API needs authorization" in line

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+
+import pytest
 
 from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.lock import SyncLock
@@ -282,6 +285,44 @@ def test_kubo_down_is_exit_3_and_changes_nothing(member: Member) -> None:
     assert run.code == 3
     assert "is unreachable (connection refused)" in run.err
     assert run.json["kubo_error"]
+
+
+def test_kubo_with_api_authorizations_needs_the_secret(
+    net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokens = {"right": "t0ken-right", "wrong": "t0ken-wrong", "narrow": "t0ken-narrow"}
+    scopes = {
+        f"bearer:{tokens['right']}": ["/api/v0"],
+        f"bearer:{tokens['narrow']}": ["/api/v0/id"],
+    }
+    member = Member(net.node(scopes), tmp_path / "config.json", tmp_path / "state", capsys)
+    auth = {name: tmp_path / f"{name}.auth" for name in tokens}
+    for name, token in tokens.items():
+        auth[name].write_text(f"bearer:{token}\n")
+    alice = net.node()
+    x, y = content(alice, "x", "y")
+    alice.publish_json_dir({"a.json": [x, y]})
+    peers = [{"name": "alice", "ipns": alice.peer_id}]
+    member.configure(peers, release_after=0, api_auth_file=str(auth["right"]))
+    assert member.sync().code == 0
+    assert {x, y} <= set(member.node.recursive_pins())
+    alice.publish_json_dir({"a.json": [y]})
+
+    # x is due for release now; each refused run stops before it and says why in one line.
+    for name, command in [(None, "id"), ("wrong", "id"), ("narrow", "name/resolve")]:
+        setting = {} if name is None else {"api_auth_file": str(auth[name])}
+        member.configure(peers, release_after=0, **setting)
+        run = member.sync()
+        assert (run.code, run.out) == (2, ""), run.err
+        (line,) = run.err.splitlines()
+        assert f"refused {command} (HTTP 403)" in line
+        assert ("set api_auth_file" if name is None else f"the secret in {auth[name]}") in line
+        assert not any(token in line for token in tokens.values())
+        assert x in member.node.recursive_pins()
+
+    member.configure(peers, release_after=0, api_auth_file=str(auth["right"]))
+    assert member.sync().code == 0
+    assert x not in member.node.recursive_pins()
 
 
 def test_a_second_sync_while_one_runs_exits_at_once(member: Member) -> None:

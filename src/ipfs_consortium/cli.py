@@ -1,4 +1,4 @@
-"""The ``ipfs-consortium`` command line: sync, publish, status, forget."""
+"""The ``ipfs-consortium`` command line: sync, publish, status, forget, check-config."""
 
 import argparse
 import json
@@ -23,7 +23,8 @@ log = logging.getLogger("ipfs_consortium")
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
   {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held
-  {EXIT_USAGE}  configuration or usage error (or a manifest refused by publish)
+  {EXIT_USAGE}  configuration or usage error, Kubo refusing the API secret among them
+     (or a manifest refused by publish)
   {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
   {EXIT_LOCKED}  another sync holds the lock on the state directory
 """
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--state-dir", type=Path, help=state_help)
     forget.add_argument("--dry-run", action="store_true", help="say what would be released")
     forget.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate a config.json as sync loads it, offline (exit 0 valid, 2 invalid)",
+    )
+    check.add_argument("file", type=Path)
     return parser
 
 
@@ -177,6 +184,13 @@ def _forget(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_config(args: argparse.Namespace) -> int:
+    # No client, no state directory: Ansible runs this as root on a temporary copy.
+    peers = len(load_config(args.file).peers)
+    print(f"{args.file}: valid ({peers} peer{'' if peers == 1 else 's'})")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -184,7 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True
     )
-    handlers = {"sync": _sync, "publish": _publish, "status": _status, "forget": _forget}
+    handlers = {
+        "sync": _sync, "publish": _publish, "status": _status, "forget": _forget,
+        "check-config": _check_config,
+    }  # fmt: skip
     try:
         return handlers[args.command](args)
     except LockHeld as exc:

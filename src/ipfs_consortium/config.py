@@ -5,6 +5,7 @@ is optional; an unknown key or a value of the wrong type is an error naming the 
 that a typo never silently falls back to a default.
 """
 
+import base64
 import json
 import math
 import os
@@ -29,6 +30,9 @@ _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _PEER_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _CONSORTIUM = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _MULTIADDR_API = re.compile(r"^/(ip4|ip6|dns|dns4|dns6)/([^/]+)/tcp/(\d+)(/http)?$")
+# Visible ASCII only: a space or a control character cannot travel in an HTTP header.
+_TOKEN = re.compile(r"[!-~]+")
+_USER_PASSWORD = re.compile(r"[!-9;-~]+:[!-~]+")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,14 @@ class Peer:
 
 
 @dataclass(frozen=True)
+class ApiAuth:
+    """The secret of ``api_auth_file``, as the Authorization header Kubo expects."""
+
+    file: Path
+    header: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Config:
     peers: tuple[Peer, ...]
     api: str = DEFAULT_API
@@ -60,6 +72,7 @@ class Config:
     resolve_timeout: float = 60.0
     stall_timeout: float = 120.0
     metrics_file: Path | None = None
+    api_auth: ApiAuth | None = None
     consortium: str = "default"
     release_after: float = 3 * 86400.0
     max_release_fraction: float = 0.5
@@ -123,6 +136,37 @@ def normalize_api(value: str) -> str:
     raise ValueError("is not an http(s)://host:port URL or a /ip4/…/tcp/… multiaddr")
 
 
+def _authorization_header(secret: str) -> str:
+    """The header Kubo matches an AuthSecret against (its config.ConvertAuthSecret)."""
+    scheme, _, value = secret.partition(":")
+    if scheme == "bearer" and _TOKEN.fullmatch(value):
+        return f"Bearer {value}"
+    if scheme == "basic" and _USER_PASSWORD.fullmatch(value):
+        return f"Basic {base64.b64encode(value.encode()).decode()}"
+    raise ValueError("holds neither 'bearer:<token>' nor 'basic:<user>:<password>'")
+
+
+def _read_file(path: Path, what: str) -> bytes:
+    """The bytes in ``path``, or ValueError saying why not."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"no such {what}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror})") from None
+
+
+def _read_api_auth(path: Path) -> ApiAuth:
+    """Read the secret in ``path``; errors name the file, never what it holds."""
+    # Bytes that are not ASCII become U+FFFD, which no spelling accepts; whitespace
+    # around the secret cannot be part of a header, so a final newline is no error.
+    try:
+        secret = _read_file(path, "file").decode("ascii", errors="replace").strip()
+        return ApiAuth(path, _authorization_header(secret))
+    except ValueError as exc:
+        raise ValueError(f"names {path}: {exc}") from None
+
+
 class _Reader:
     """Reads typed values out of one JSON object, naming the key in every error."""
 
@@ -177,12 +221,15 @@ class _Reader:
             raise self.fail(key, f"must be a string, not {json.dumps(value)}")
         return value
 
+    def optional_path(self, key: str) -> Path | None:
+        return None if self.data.get(key) is None else Path(self.string(key))
+
 
 _TOP_KEYS = {
     "peers", "api", "state_dir", "concurrency", "max_pins", "max_bytes",
     "max_manifest_bytes", "max_manifest_files", "connect_timeout", "request_timeout",
     "resolve_timeout", "stall_timeout", "metrics_file", "consortium", "release_after",
-    "max_release_fraction", "verify_interval",
+    "max_release_fraction", "verify_interval", "api_auth_file",
 }  # fmt: skip
 _PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes"}
 
@@ -242,7 +289,11 @@ def parse_config(data: object, source: str) -> Config:
         api = normalize_api(reader.string("api", _DEFAULT.api))
     except ValueError as exc:
         raise reader.fail("api", str(exc)) from None
-    metrics = data.get("metrics_file")
+    auth_file = reader.optional_path("api_auth_file")
+    try:
+        api_auth = None if auth_file is None else _read_api_auth(auth_file)
+    except ValueError as exc:
+        raise reader.fail("api_auth_file", str(exc)) from None
     consortium = reader.string("consortium", _DEFAULT.consortium)
     if not _CONSORTIUM.match(consortium):
         raise reader.fail("consortium", "may hold only letters, digits, '.', '_' and '-' (1-32)")
@@ -263,7 +314,8 @@ def parse_config(data: object, source: str) -> Config:
         request_timeout=reader.seconds("request_timeout", _DEFAULT.request_timeout),
         resolve_timeout=reader.seconds("resolve_timeout", _DEFAULT.resolve_timeout),
         stall_timeout=reader.seconds("stall_timeout", _DEFAULT.stall_timeout),
-        metrics_file=None if metrics is None else Path(reader.string("metrics_file")),
+        metrics_file=reader.optional_path("metrics_file"),
+        api_auth=api_auth,
         consortium=consortium,
         release_after=reader.number(
             "release_after", _DEFAULT.release_after, 0, math.inf, "a number of seconds (0 or more)"
@@ -285,10 +337,8 @@ def parse_config(data: object, source: str) -> Config:
 def load_config(path: Path) -> Config:
     """Read and validate config.json at ``path``."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+        raw = _read_file(path, "configuration file")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     data = decode_json(raw, str(path), ConfigError)
     return parse_config(data, str(path))

@@ -13,6 +13,10 @@ class ConfigError(ConsortiumError):
     """The configuration (file, command line or environment) is unusable."""
 
 
+class KuboRefused(ConfigError):
+    """Kubo's RPC API refused a call for want of authorization: a setting to fix."""
+
+
 class ManifestError(ConsortiumError):
     """A manifest file or directory is unreadable, malformed or too large."""
 

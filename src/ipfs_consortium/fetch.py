@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 from .cid import CidKey, cid_key
 from .config import Config, Peer
-from .errors import KuboUnreachable, ManifestError
+from .errors import KuboRefused, KuboUnreachable, ManifestError
 from .kubo import LINK_FILE, KuboClient
 from .manifest import check_size, is_manifest_name, read_manifest
 from .state import PeerState
 
 log = logging.getLogger(__name__)
+
+# Failures of the node, not of the peer being read: they stop the whole run.
+_NODE_FAULTS = (KuboUnreachable, KuboRefused)
 
 
 @dataclass
@@ -44,12 +47,12 @@ def limits_of(peer: Peer, config: Config) -> list[int | None]:
 
 
 def resolve_peer(client: KuboClient, peer: Peer, config: Config) -> Reading:
-    """Never raises for a peer's fault; KuboUnreachable propagates (the node is down)."""
+    """Never raises for a peer's fault; _NODE_FAULTS propagate."""
     reading = Reading(peer)
     try:
         reading.path = client.resolve(peer.path, config.resolve_timeout)
         reading.root = client.path_cid(reading.path)
-    except KuboUnreachable:
+    except _NODE_FAULTS:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of one peer is that peer's error
         reading.errors.append(f"peer {peer.name}: {peer.path} did not resolve ({exc})")
@@ -76,7 +79,7 @@ def read_peer(
 ) -> Reading:
     """Read a resolved peer's manifests, unless it is unchanged and all its pins present.
 
-    Never raises for a peer's fault; KuboUnreachable propagates (the node is down).
+    Never raises for a peer's fault; _NODE_FAULTS propagate.
     """
     peer, path = reading.peer, reading.path
     if reading.root is None:
@@ -98,7 +101,7 @@ def read_peer(
     try:
         kind = client.unixfs_type(path)
         what = f"a {kind}"
-    except KuboUnreachable:
+    except _NODE_FAULTS:
         raise
     except Exception as exc:  # noqa: BLE001
         kind, what = "", f"not UnixFS ({exc})"
@@ -109,7 +112,7 @@ def read_peer(
         return reading
     try:
         links = client.ls(path)
-    except KuboUnreachable:
+    except _NODE_FAULTS:
         raise
     except Exception as exc:  # noqa: BLE001
         reading.errors.append(f"peer {peer.name}: manifest directory {path} unreadable ({exc})")
@@ -137,7 +140,7 @@ def read_peer(
                 manifest = read_manifest(
                     where, chunks, config.max_manifest_bytes, wanted, limit, link.size
                 )
-        except KuboUnreachable:
+        except _NODE_FAULTS:
             raise
         except Exception as exc:  # noqa: BLE001
             text = str(exc) if isinstance(exc, ManifestError) else f"{where}: {exc}"

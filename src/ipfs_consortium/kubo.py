@@ -3,6 +3,8 @@
 One ``requests.Session`` with explicit timeouts; every failure becomes a KuboError whose
 message says which call failed and why, and a refused or dropped connection becomes
 KuboUnreachable so the command line can tell "Kubo is down" from "a peer is broken".
+A call Kubo refuses for want of authorization (401, 403) is KuboRefused instead: no
+peer is at fault and Kubo is up, the configuration is wrong.
 """
 
 import json
@@ -18,9 +20,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .cid import CidKey, key_of_canonical, key_text, parse_cid
+from .config import ApiAuth
 from .errors import (
     CIDError,
     KuboError,
+    KuboRefused,
     KuboTimeout,
     KuboUnreachable,
     PinStalled,
@@ -48,10 +52,19 @@ class Timeouts:
 class KuboClient:
     """Talks to one Kubo node. Safe to share between threads."""
 
-    def __init__(self, api: str, timeouts: Timeouts = Timeouts(), pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        api: str,
+        timeouts: Timeouts = Timeouts(),
+        pool_size: int = 10,
+        auth: ApiAuth | None = None,
+    ) -> None:
         self.api = api.rstrip("/")
         self.timeouts = timeouts
+        self.auth = auth
         self.session = requests.Session()
+        if auth is not None:
+            self.session.headers["Authorization"] = auth.header
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -88,11 +101,23 @@ class KuboClient:
             ) from None
         except requests.RequestException as exc:
             raise KuboError(f"Kubo {command}: {_reason(exc)}") from None
+        if response.status_code in (401, 403):
+            response.close()
+            raise KuboRefused(self._refusal(command, response.status_code))
         if response.status_code != 200:
             message = _error_message(response)
             response.close()
             raise KuboError(f"Kubo {command}: {message}")
         return response
+
+    def _refusal(self, command: str, status: int) -> str:
+        refused = f"Kubo at {self.api} refused {command} (HTTP {status})"
+        if self.auth is None:
+            return f"{refused}: its RPC API needs authorization; set api_auth_file in the config"
+        return (
+            f"{refused} with the secret in {self.auth.file}: not one of its "
+            f"API.Authorizations, or one whose AllowedPaths leave out /api/v0/{command}"
+        )
 
     def _json(self, command: str, params: list[tuple[str, str]], **kwargs: Any) -> Any:
         response = self._post(command, params, **kwargs)

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from .cid import CidKey, key_text
 from .config import Config, Peer
-from .errors import ConsortiumError, KuboError, KuboUnreachable
+from .errors import ConsortiumError, KuboError, KuboRefused, KuboUnreachable
 from .fetch import Reading, is_unchanged, limits_of, read_peer, resolve_peer
 from .kubo import KuboClient, Timeouts
 from .lock import SyncLock
@@ -61,6 +61,7 @@ def client_for(config: Config) -> KuboClient:
         config.api,
         Timeouts(connect=config.connect_timeout, request=config.request_timeout),
         pool_size=config.concurrency + 2,
+        auth=config.api_auth,
     )
 
 
@@ -345,6 +346,8 @@ class _Sync:
             self.report.kubo_error = str(exc)
             results.failed[cid] = str(exc)
             return
+        except KuboRefused:
+            raise  # a setting to fix, not a failed pin: the run stops before any release
         except ConsortiumError as exc:
             log.error("%s (wanted by %s)", exc, ", ".join(change.labels))
             results.failed[cid] = str(exc)
