@@ -11,9 +11,12 @@ import pytest
 import yaml
 from botocore.exceptions import (
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ParamValidationError,
+    ProfileNotFound,
 )
 from moto import mock_aws
 
@@ -348,10 +351,22 @@ def _client_error(code: str) -> ClientError:
     [
         (NoCredentialsError(), errors.ConfigurationError, "no AWS credentials found"),
         (NoRegionError(), errors.ConfigurationError, "no AWS region"),
+        (ProfileNotFound(profile="ops"), errors.ConfigurationError, "check --profile"),
         (
             EndpointConnectionError(endpoint_url="https://ec2.example"),
             errors.EndpointUnreachable,
-            "cannot reach the EC2 endpoint https://ec2.example",
+            'no answer from the EC2 endpoint: Could not connect to the endpoint URL: "https://ec2.',
+        ),
+        (
+            ConnectTimeoutError(endpoint_url="https://ec2.example"),
+            errors.EndpointUnreachable,
+            'no answer from the EC2 endpoint: Connect timeout on endpoint URL: "https://ec2.',
+        ),
+        # Its message spans lines, one per invalid parameter.
+        (
+            ParamValidationError(report="Invalid type for parameter Size\nMissing VolumeId"),
+            errors.Ec2Error,
+            "Parameter validation failed: Invalid type for parameter Size Missing VolumeId",
         ),
         (_client_error("RequestLimitExceeded"), errors.Throttled, "throttling"),
         (_client_error("UnauthorizedOperation"), errors.AwsApiError, "(UnauthorizedOperation)"),

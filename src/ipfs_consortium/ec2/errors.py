@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 # Error codes AWS uses when it throttles; botocore has already retried them by then.
 THROTTLING_CODES = frozenset(
@@ -30,13 +31,17 @@ class Ec2Error(Exception):
 
     exit_code = 1
 
+    def __init__(self, message: str) -> None:
+        # Messages quote botocore and AWS, whose own may span lines: the report is one line.
+        super().__init__(" ".join(message.split()))
+
 
 class ConfigurationError(Ec2Error):
     """No credentials, no region, an unknown profile."""
 
 
 class EndpointUnreachable(Ec2Error):
-    """The EC2 endpoint did not answer."""
+    """The EC2 endpoint did not answer: refused, timed out, TLS or proxy failure."""
 
 
 class AwsApiError(Ec2Error):
@@ -92,9 +97,8 @@ def aws_errors() -> Iterator[None]:
         raise ConfigurationError("no AWS region: pass --region or set AWS_REGION") from e
     except ProfileNotFound as e:
         raise ConfigurationError(f"{e}: check --profile / AWS_PROFILE") from e
-    except EndpointConnectionError as e:
-        endpoint = e.kwargs.get("endpoint_url", "")
-        raise EndpointUnreachable(f"cannot reach the EC2 endpoint {endpoint}") from e
+    except (BotocoreConnectionError, HTTPClientError) as e:
+        raise EndpointUnreachable(f"no answer from the EC2 endpoint: {e}") from e
     except ClientError as e:
         error = e.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
