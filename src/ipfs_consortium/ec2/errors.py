@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -19,6 +20,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.parsers import ResponseParserError
 
 # Error codes AWS uses when it throttles; botocore has already retried them by then.
 THROTTLING_CODES = frozenset(
@@ -42,6 +44,16 @@ class ConfigurationError(Ec2Error):
 
 class EndpointUnreachable(Ec2Error):
     """The EC2 endpoint did not answer: refused, timed out, TLS or proxy failure."""
+
+
+class NotEc2(Ec2Error):
+    """Something answered at the endpoint, but not EC2: a proxy's or a web server's page."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the endpoint's answer is not an EC2 response (a proxy's or a web server's page?): "
+            "check --endpoint-url"
+        )
 
 
 class AwsApiError(Ec2Error):
@@ -97,6 +109,8 @@ def aws_errors() -> Iterator[None]:
         raise ConfigurationError("no AWS region: pass --region or set AWS_REGION") from e
     except ProfileNotFound as e:
         raise ConfigurationError(f"{e}: check --profile / AWS_PROFILE") from e
+    except ResponseParserError as e:
+        raise NotEc2() from e
     except (BotocoreConnectionError, HTTPClientError) as e:
         raise EndpointUnreachable(f"no answer from the EC2 endpoint: {e}") from e
     except ClientError as e:
@@ -108,3 +122,14 @@ def aws_errors() -> Iterator[None]:
         raise AwsApiError(code, message) from e
     except BotoCoreError as e:
         raise Ec2Error(f"AWS call failed: {e}") from e
+
+
+def refuse_foreign_answers(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+    """botocore's ``after-call`` handler that raises :class:`NotEc2` for a successful answer
+    that lacks a request id.
+
+    EC2 gives every answer one; an answer without came from something else (an HTML page
+    that happened to parse as XML) and holds none of what was asked for.
+    """
+    if http_response.status_code < 300 and "RequestId" not in parsed["ResponseMetadata"]:
+        raise NotEc2()

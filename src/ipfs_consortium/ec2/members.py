@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .errors import MemberNotFound, NoDataVolume
+from .errors import MemberNotFound, NoDataVolume, refuse_foreign_answers
 
 TAG_CONSORTIUM = "ipfs-consortium:consortium"
 TAG_MEMBER = "ipfs-consortium:member"
@@ -53,7 +53,9 @@ class AwsSettings:
 def ec2_client(settings: AwsSettings) -> Any:
     """An EC2 client (call inside :func:`errors.aws_errors`: a bad profile raises here)."""
     session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
-    return session.client("ec2", endpoint_url=settings.endpoint_url, config=_CLIENT_CONFIG)
+    client = session.client("ec2", endpoint_url=settings.endpoint_url, config=_CLIENT_CONFIG)
+    client.meta.events.register("after-call.ec2", refuse_foreign_answers)
+    return client
 
 
 @dataclass(frozen=True)
