@@ -445,3 +445,9 @@ def test_an_endpoint_answering_html_is_one_line(
     with _web_server(status, page) as url:
         assert main(["--endpoint-url", url, "list"]) == 1
     assert "not an EC2 response" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://127.0.0.1:99999", "http://[::1"])
+def test_a_malformed_endpoint_url_is_one_line(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--endpoint-url", url, "list"]) == 1
+    assert f"the endpoint URL {url!r} is not" in _one_line_error(capsys)

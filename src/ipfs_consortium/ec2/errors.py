@@ -39,7 +39,7 @@ class Ec2Error(Exception):
 
 
 class ConfigurationError(Ec2Error):
-    """No credentials, no region, an unknown profile."""
+    """No credentials, no region, an unknown profile, a malformed endpoint URL."""
 
 
 class EndpointUnreachable(Ec2Error):
