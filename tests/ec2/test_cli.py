@@ -386,16 +386,15 @@ def test_botocore_errors_become_one_line(
         raise raised
 
     monkeypatch.setattr(cli, "find_members", fail)
-    with pytest.raises(expected), errors.aws_errors():
+    with pytest.raises(expected), errors.ec2_errors():
         fail()
     assert main(["list"]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
 
-def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
-    """What consortium-ec2 wrote on stderr, once checked to be one error line."""
-    err = capsys.readouterr().err
+def _one_line_error(err: str) -> str:
+    """``err``, consortium-ec2's stderr, once checked to be one error line."""
     assert "Traceback" not in err
     assert err.startswith("consortium-ec2: error: ") and err.count("\n") == 1
     return err
@@ -444,10 +443,57 @@ def test_an_endpoint_answering_html_is_one_line(
 ) -> None:
     with _web_server(status, page) as url:
         assert main(["--endpoint-url", url, "list"]) == 1
-    assert "not an EC2 response" in _one_line_error(capsys)
+    assert "not an EC2 response" in _one_line_error(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("url", ["notaurl", "http://127.0.0.1:99999", "http://[::1"])
 def test_a_malformed_endpoint_url_is_one_line(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--endpoint-url", url, "list"]) == 1
-    assert f"the endpoint URL {url!r} is not" in _one_line_error(capsys)
+    assert f"the endpoint URL {url!r} is not" in _one_line_error(capsys.readouterr().err)
+
+
+class _CtrlC(io.StringIO):
+    """A stdin at which the operator presses Ctrl-C."""
+
+    def readline(self, size: int | None = -1) -> str:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("stdin", "code", "message"),
+    [
+        (io.StringIO(""), 1, "no answer (end of input); nothing changed"),
+        (_CtrlC(), 130, "interrupted"),
+    ],
+    ids=["end-of-input", "ctrl-c"],
+)
+def test_no_answer_at_the_prompt_is_one_line_and_changes_nothing(
+    stdin: io.StringIO,
+    code: int,
+    message: str,
+    ec2: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    alice = launch_member(ec2, "alice")
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["terminate", "alice"]) == code
+    out, err = capsys.readouterr()
+    assert out.endswith("[y/N] \n")  # the error is not printed after the question
+    assert message in _one_line_error(err)
+    assert _state(ec2, alice) == "running"
+
+
+def test_ctrl_c_while_waiting_is_one_line_and_exit_130(
+    ec2: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = launch_member(ec2, "alice")
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("botocore.waiter.Waiter.wait", ctrl_c)
+    assert main(["stop", "alice", "--wait"]) == 130
+    err = _one_line_error(capsys.readouterr().err)
+    assert "requests already sent to AWS still take effect" in err
+    assert _state(ec2, alice) in ("stopping", "stopped")

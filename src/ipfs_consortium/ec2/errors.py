@@ -1,7 +1,8 @@
 """Everything that can go wrong, as exceptions that carry one sentence an operator can act on.
 
-botocore's own exceptions are turned into these by :func:`aws_errors`, so the command line
-prints one line and exits non-zero instead of a traceback.
+botocore's own exceptions, Ctrl-C and the end of input at a prompt are turned into these by
+:func:`ec2_errors`, so the command line prints one line and exits non-zero instead of a
+traceback.
 """
 
 from __future__ import annotations
@@ -95,11 +96,23 @@ class Aborted(Ec2Error):
     """The operator did not confirm an action that terminates or replaces something."""
 
 
+class Interrupted(Ec2Error):
+    """The operator pressed Ctrl-C."""
+
+    # 128 + SIGINT: what a shell reports for a command that Ctrl-C stopped.
+    exit_code = 130
+
+
 @contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turn botocore's exceptions raised inside the block into :class:`Ec2Error`."""
+def ec2_errors() -> Iterator[None]:
+    """Turn botocore's exceptions, Ctrl-C and the end of input raised inside the block into
+    :class:`Ec2Error`."""
     try:
         yield
+    except KeyboardInterrupt as e:
+        raise Interrupted("interrupted; requests already sent to AWS still take effect") from e
+    except EOFError as e:  # only a confirmation prompt reads input
+        raise Aborted("no answer (end of input); nothing changed") from e
     except (NoCredentialsError, PartialCredentialsError) as e:
         raise ConfigurationError(
             "no AWS credentials found: set AWS_PROFILE or pass --profile, "

@@ -62,7 +62,7 @@ def _is_http_url(url: str) -> bool:
 
 
 def ec2_client(settings: AwsSettings) -> Any:
-    """An EC2 client (call inside :func:`errors.aws_errors`: a bad profile raises here)."""
+    """An EC2 client (call inside :func:`errors.ec2_errors`: a bad profile raises here)."""
     # botocore's own checks of the URL raise bare ValueErrors, some only once the first
     # request is signed.
     url = settings.endpoint_url
