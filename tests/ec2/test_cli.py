@@ -497,3 +497,15 @@ def test_ctrl_c_while_waiting_is_one_line_and_exit_130(
     err = _one_line_error(capsys.readouterr().err)
     assert "requests already sent to AWS still take effect" in err
     assert _state(ec2, alice) in ("stopping", "stopped")
+
+
+@pytest.mark.parametrize("command", ["start", "stop", "snapshot"])
+def test_all_selecting_no_instance_is_one_line(
+    command: str, ec2: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch_member(ec2, "mallory", consortium="another")
+    assert main([command, "--all"]) == 1
+    assert _one_line_error(capsys.readouterr().err) == (
+        "consortium-ec2: error: no instance tagged ipfs-consortium:consortium=ipfs-consortium"
+        f" that is not terminated: nothing to {command}\n"
+    )

@@ -1,7 +1,8 @@
 """The consortium-ec2 command: list and manage consortium members' EC2 instances.
 
-Members are selected by the tags the ec2_member role puts on them. Every failure is one
-line on stderr and a non-zero exit (1; 2 for a usage error; 130 after Ctrl-C).
+Members are selected by the tags the ec2_member role puts on them. Every failure, a
+selection that matches no instance among them, is one line on stderr and exit status 1
+(2 for a usage error, 130 after Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from . import actions
-from .errors import Aborted, Ec2Error, ec2_errors
-from .members import DEFAULT_CONSORTIUM, AwsSettings, Member, ec2_client, find_members
+from .errors import Aborted, Ec2Error, MemberNotFound, ec2_errors
+from .members import (
+    DEFAULT_CONSORTIUM,
+    TAG_CONSORTIUM,
+    AwsSettings,
+    Member,
+    ec2_client,
+    find_members,
+)
 
 PROG = "consortium-ec2"
 
@@ -136,6 +144,13 @@ def _run(args: argparse.Namespace) -> list[str]:
     members = find_members(client, args.consortium, names)
     if args.command == "list":
         return actions.table(members)
+    # Only --all can find nobody (a named member not found is an error already), and a
+    # command that does nothing must not look like one that did it.
+    if not members:
+        raise MemberNotFound(
+            f"no instance tagged {TAG_CONSORTIUM}={args.consortium} that is not terminated: "
+            f"nothing to {args.command}"
+        )
     if args.command == "start":
         return actions.start(client, members, wait=args.wait)
     if args.command == "stop":

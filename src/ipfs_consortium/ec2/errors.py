@@ -77,7 +77,8 @@ class Throttled(AwsApiError):
 
 
 class MemberNotFound(Ec2Error):
-    """No instance carries the tags of a member that was asked for."""
+    """No instance carries the tags of a member that was asked for, or of any member when
+    all were (``--all``)."""
 
 
 class NoDataVolume(Ec2Error):
