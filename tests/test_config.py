@@ -172,6 +172,7 @@ def test_check_config_is_offline_and_creates_nothing(
         ({"api": "localhost:5001"}, "key 'api' is not an http(s)://host:port URL"),
         ({"api_auth_file": "/nonexistent/kubo-api.auth"}, "no such file"),
         ({"api_auth_file": "/"}, "key 'api_auth_file' names /: cannot be read (Is a directory)"),
+        ({"state_dir": "/var/lib/\u0000"}, "key 'state_dir' holds a NUL character"),
     ],
 )
 def test_check_config_refuses_in_one_line(

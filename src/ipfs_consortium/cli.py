@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_API, Config, load_config, normalize_api
-from .errors import ConfigError, ConsortiumError, KuboUnreachable, LockHeld, ManifestError
+from .errors import ConfigError, ConsortiumError, KuboUnreachable, LockHeld, UsageError
 from .forget import forget_peer
 from .publish import publish
 from .report import EXIT_KUBO_DOWN, EXIT_LOCKED, EXIT_OK, EXIT_PEER_FAILED, EXIT_USAGE
@@ -23,8 +23,8 @@ log = logging.getLogger("ipfs_consortium")
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
   {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held
-  {EXIT_USAGE}  configuration or usage error, Kubo refusing the API secret among them
-     (or a manifest refused by publish)
+  {EXIT_USAGE}  configuration or usage error: Kubo refusing the API secret, a manifest
+     refused by publish, a state directory that cannot be created, read or written
   {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
   {EXIT_LOCKED}  another sync holds the lock on the state directory
 """
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KuboUnreachable as exc:
         log.error("%s", exc)
         return EXIT_KUBO_DOWN
-    except (ConfigError, ManifestError) as exc:
+    except UsageError as exc:
         log.error("%s", exc)
         return EXIT_USAGE
     except ConsortiumError as exc:

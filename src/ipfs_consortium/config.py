@@ -221,8 +221,15 @@ class _Reader:
             raise self.fail(key, f"must be a string, not {json.dumps(value)}")
         return value
 
+    def path(self, key: str, default: str | None = None) -> Path:
+        value = self.string(key, default)
+        # The system calls take no NUL in a path: it would surface as a ValueError later.
+        if "\0" in value:
+            raise self.fail(key, "holds a NUL character")
+        return Path(value)
+
     def optional_path(self, key: str) -> Path | None:
-        return None if self.data.get(key) is None else Path(self.string(key))
+        return None if self.data.get(key) is None else self.path(key)
 
 
 _TOP_KEYS = {
@@ -300,7 +307,7 @@ def parse_config(data: object, source: str) -> Config:
     return Config(
         peers=peers,
         api=api,
-        state_dir=Path(reader.string("state_dir", str(_DEFAULT.state_dir))),
+        state_dir=reader.path("state_dir", str(_DEFAULT.state_dir)),
         concurrency=reader.integer("concurrency", _DEFAULT.concurrency, minimum=1),
         max_pins=quota[0],
         max_bytes=quota[1],
