@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,3 +67,82 @@ def test_status_of_a_record_that_is_not_an_object_is_exit_2(
 
     assert (run.code, run.out) == (2, "")
     assert f"{record}: unreadable state (not a JSON object)" in one_line(run)
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """Answers every call with the status and body its server was made with."""
+
+    server: _Server
+
+    def do_POST(self) -> None:
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(("127.0.0.1", 0), _Answer)
+        self.status, self.body = status, body
+
+
+@contextmanager
+def serving(status: int, body: bytes) -> Iterator[str]:
+    """The API address of a loopback server that answers every call alike, not as Kubo."""
+    server = _Server(status, body)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture(params=[200, 404, 502])
+def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A web server at the API address: a page, a missing one, a proxy's error."""
+    with serving(request.param, b"<html><body><h1>It works!</h1></body></html>") as api:
+        yield api
+
+
+def manifest_dir(tmp_path: Path) -> Path:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "a.json").write_text("[]")
+    return manifests
+
+
+def test_publish_to_something_that_is_not_kubo_is_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], web_server: str
+) -> None:
+    run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), "--api", web_server)
+
+    assert run.code == 3
+    assert f"the API at {web_server} does not answer as Kubo (key/list: HTTP" in one_line(run)
+
+
+def test_sync_with_something_that_is_not_kubo_is_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], web_server: str
+) -> None:
+    config = config_file(tmp_path, api=web_server, state_dir=str(tmp_path / "state"))
+
+    run = run_cli(capsys, "-q", "sync", "--config", str(config))
+
+    assert run.code == 3
+    assert f"the API at {web_server} does not answer as Kubo (id: HTTP" in one_line(run)
+
+
+def test_publish_to_an_api_answering_other_json_is_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving(200, b"[]") as api:
+        run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), "--api", api)
+
+    assert run.code == 1
+    assert "Kubo key/list: unexpected answer []" in one_line(run)

@@ -22,10 +22,11 @@ log = logging.getLogger("ipfs_consortium")
 
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
-  {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held
+  {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held;
+     for publish and forget, Kubo failed a call
   {EXIT_USAGE}  configuration or usage error: Kubo refusing the API secret, a manifest
      refused by publish, a state directory that cannot be created, read or written
-  {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
+  {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable, or what answers there is not Kubo
   {EXIT_LOCKED}  another sync holds the lock on the state directory
 """
 

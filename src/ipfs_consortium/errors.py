@@ -40,6 +40,10 @@ class KuboUnreachable(KuboError):
     """Kubo's RPC API could not be reached at all (daemon down, wrong address)."""
 
 
+class NotKubo(KuboUnreachable):
+    """What answers at the API address is not Kubo's RPC API (a web page, a proxy's error)."""
+
+
 class KuboTimeout(KuboError):
     """Kubo stopped answering a call for longer than its timeout."""
 

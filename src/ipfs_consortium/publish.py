@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cid import CidKey, cid_key, key_text
-from .errors import CIDError, ManifestError
+from .errors import CIDError, ConfigError, ManifestError
 from .kubo import KuboClient
 from .manifest import is_manifest_name, parse_manifest
 
@@ -65,6 +65,8 @@ def publish(
 ) -> Publication:
     files = read_manifest_dir(directory, max_bytes, allow_empty)
     name = client.key_name(key)
+    if name is None:
+        raise ConfigError(f"Kubo at {client.api} has no key named {key!r} (see `ipfs key list`)")
     root = client.add_directory(directory.name or "manifests", files, PUBLISHED_PIN)
     current = client.resolve_local(name)
     if current == f"/ipfs/{root}":
