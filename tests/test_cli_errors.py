@@ -146,3 +146,33 @@ def test_publish_to_an_api_answering_other_json_is_exit_1(
 
     assert run.code == 1
     assert "Kubo key/list: unexpected answer []" in one_line(run)
+
+
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [
+        ("argument", "--api 'localhost:5001'"),
+        ("environment", "environment variable IPFS_CONSORTIUM_API 'localhost:5001'"),
+        ("config", "config.json: key 'api' 'localhost:5001'"),
+    ],
+)
+def test_a_bad_api_address_names_where_it_came_from(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    source: str,
+) -> None:
+    monkeypatch.delenv("IPFS_CONSORTIUM_API", raising=False)
+    if where == "environment":
+        monkeypatch.setenv("IPFS_CONSORTIUM_API", "localhost:5001")
+    options = {
+        "argument": ["--api", "localhost:5001"],
+        "environment": [],
+        "config": ["--config", str(config_file(tmp_path, api="localhost:5001"))],
+    }[where]
+
+    run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), *options)
+
+    assert run.code == 2
+    assert f"{source} is not an http(s)://host:port URL" in one_line(run)

@@ -20,6 +20,8 @@ from .sync import client_for, run_sync
 
 log = logging.getLogger("ipfs_consortium")
 
+API_VARIABLE = "IPFS_CONSORTIUM_API"
+
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
   {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held;
@@ -73,9 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     pub.add_argument("directory", type=Path)
     pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
-    pub.add_argument(
-        "--api", help=f"Kubo RPC API (default: $IPFS_CONSORTIUM_API, else {DEFAULT_API})"
-    )
+    pub.add_argument("--api", help=f"Kubo RPC API (default: ${API_VARIABLE}, else {DEFAULT_API})")
     pub.add_argument("--config", type=Path, help="take the API address and limits from this config")
     pub.add_argument(
         "--allow-empty",
@@ -132,17 +132,25 @@ def _sync(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _publish(args: argparse.Namespace) -> int:
-    config = (
-        load_config(args.config)
-        if args.config
-        else Config(peers=(), api=os.environ.get("IPFS_CONSORTIUM_API", DEFAULT_API))
-    )
+def _publish_config(args: argparse.Namespace) -> Config:
+    """--config's settings, or the defaults; the API address of --api, else (without
+    --config) of the environment."""
+    config = Config(peers=()) if args.config is None else load_config(args.config)
+    if args.api is not None:
+        source, api = "--api", args.api
+    elif args.config is None and API_VARIABLE in os.environ:
+        source, api = f"environment variable {API_VARIABLE}", os.environ[API_VARIABLE]
+    else:
+        return config
     try:
-        api = normalize_api(args.api) if args.api else normalize_api(config.api)
+        return replace(config, api=normalize_api(api))
     except ValueError as exc:
-        raise ConfigError(f"--api {args.api!r} {exc}") from None
-    client = client_for(replace(config, api=api))
+        raise ConfigError(f"{source} {api!r} {exc}") from None
+
+
+def _publish(args: argparse.Namespace) -> int:
+    config = _publish_config(args)
+    client = client_for(config)
     try:
         result = publish(
             client, args.directory, args.key, config.max_manifest_bytes, args.allow_empty

@@ -292,10 +292,11 @@ def parse_config(data: object, source: str) -> Config:
                     f"{source}: peers[{index}] repeats {label!r} from peers[{seen[label]}]"
                 )
             seen[label] = index
+    api = reader.string("api", _DEFAULT.api)
     try:
-        api = normalize_api(reader.string("api", _DEFAULT.api))
+        api = normalize_api(api)
     except ValueError as exc:
-        raise reader.fail("api", str(exc)) from None
+        raise reader.fail("api", f"{api!r} {exc}") from None
     auth_file = reader.optional_path("api_auth_file")
     try:
         api_auth = None if auth_file is None else _read_api_auth(auth_file)
