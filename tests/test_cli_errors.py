@@ -176,3 +176,16 @@ def test_a_bad_api_address_names_where_it_came_from(
 
     assert run.code == 2
     assert f"{source} is not an http(s)://host:port URL" in one_line(run)
+
+
+def test_publish_of_a_manifest_it_cannot_read_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifests = manifest_dir(tmp_path)
+    # A regular file that fails to read for root too.
+    (manifests / "b.json").symlink_to("/proc/self/mem")
+
+    run = run_cli(capsys, "publish", str(manifests), "--api", CLOSED_API)
+
+    assert run.code == 2
+    assert f"{manifests / 'b.json'}: cannot be read (Input/output error)" in one_line(run)

@@ -34,11 +34,19 @@ def read_manifest_dir(directory: Path, max_bytes: int, allow_empty: bool) -> dic
         raise ManifestError(f"{directory}: not a directory")
     files: dict[str, bytes] = {}
     problems: list[str] = []
-    for path in sorted(directory.iterdir()):
+    try:
+        paths = sorted(directory.iterdir())
+    except OSError as exc:
+        raise ManifestError(f"{directory}: cannot be listed ({exc.strerror})") from None
+    for path in paths:
         if not (path.is_file() and is_manifest_name(path.name)):
             log.info("%s: not a *.json file; not published", path)
             continue
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{path}: cannot be read ({exc.strerror})")
+            continue
         try:
             manifest = parse_manifest(str(path), data, max_bytes)
         except ManifestError as exc:
