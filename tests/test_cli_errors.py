@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,3 +192,16 @@ def test_publish_of_a_manifest_it_cannot_read_is_exit_2(
 
     assert run.code == 2
     assert f"{manifests / 'b.json'}: cannot be read (Input/output error)" in one_line(run)
+
+
+def test_output_to_a_reader_gone_away_is_exit_141(tmp_path: Path) -> None:
+    reader, writer = os.pipe()
+    os.close(reader)
+    with os.fdopen(writer, "w") as closed:
+        run = subprocess.run(
+            [sys.executable, "-m", "ipfs_consortium", "status", "--state-dir", str(tmp_path)],
+            stdout=closed, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    assert run.returncode == 141
+    assert "standard output was closed" in one_line(Run(run.returncode, "", run.stderr))

@@ -2,8 +2,8 @@
 
 Every error carries one sentence a user can act on: what is wrong and where. The command
 line maps the families below to exit codes (cli.py, EXIT_CODES), so a new error must
-subclass one of them: UsageError exits 2, KuboUnreachable 3, LockHeld 4, and any other
-ConsortiumError 1.
+subclass one of them: UsageError exits 2, KuboUnreachable 3, LockHeld 4, OutputClosed
+141, and any other ConsortiumError 1.
 """
 
 
@@ -62,3 +62,7 @@ class LockHeld(ConsortiumError):
 
 class StateError(UsageError):
     """The state directory cannot be created, read or written."""
+
+
+class OutputClosed(ConsortiumError):
+    """Standard output was closed before all was written (a pipe's reader went away)."""
