@@ -1,13 +1,74 @@
-"""The kubo role's preflight: it refuses a kubo_environment that the unit cannot carry."""
+"""The kubo role's preflight: its refusal of a kubo_config or kubo_environment that would
+undo or escape the role."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.ec2.ansible_run import run_playbook
+
+ROLE = Path(__file__).resolve().parent.parent / "roles" / "kubo"
+ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+PRIVATE = ROLE_VARS["_kubo_private_network_config"]
+OWNED = ROLE_VARS["_kubo_owned_config"]
+MOLECULE_VARS = Path(__file__).resolve().parent.parent / "molecule" / "shared" / "group_vars"
+
+
+def _filters() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "kubo_config", ROLE / "filter_plugins" / "kubo_config.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+kubo_config = _filters()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("Addresses.API", "the role sets Addresses.API from kubo_api_port. Use kubo_api_port"),
+        ("addresses.api", "the role sets Addresses.API from kubo_api_port"),
+        ("Addresses.Swarm.0", "the role sets Addresses.Swarm from kubo_swarm_addresses"),
+        ("Peering", "the role sets Peering.Peers from kubo_peering_peers"),
+        ("DNS", "it overlaps DNS.Resolvers, which the role sets for the network"),
+        ("routing.delegatedrouters", "give the key Routing.DelegatedRouters itself"),
+    ],
+)
+def test_kubo_config_cannot_touch_what_the_role_sets(key: str, message: str) -> None:
+    (problem,) = kubo_config.kubo_config_conflicts({key: {}}, OWNED, PRIVATE)
+    assert problem.startswith(f"kubo_config cannot set {key}: ") and message in problem
+
+
+def test_a_parent_key_names_every_setting_of_the_role_under_it() -> None:
+    (problem,) = kubo_config.kubo_config_conflicts({"ADDRESSES": {}}, OWNED, PRIVATE)
+    for variable in ["kubo_swarm_addresses", "kubo_announce_addresses", "kubo_api_port"]:
+        assert variable in problem
+    assert "a dotted key of its own for any other setting under ADDRESSES" in problem
+
+
+def test_overlapping_keys_of_kubo_config_are_refused() -> None:
+    config = {"Swarm.ConnMgr": {}, "Swarm.ConnMgr.HighWater": 200}
+    assert kubo_config.kubo_config_conflicts(config, OWNED, PRIVATE) == [
+        "kubo_config sets both Swarm.ConnMgr and Swarm.ConnMgr.HighWater, which overlap; "
+        "keep one of them."
+    ]
+
+
+def test_the_scenarios_kubo_config_passes() -> None:
+    molecule = yaml.safe_load((MOLECULE_VARS / "consortium_members.yml").read_text())
+    config = molecule["kubo_config"] | {"Addresses.NoAnnounce": [], "Swarm.ConnMgr.HighWater": 1}
+    assert "DNS.Resolvers" in config
+    assert kubo_config.kubo_config_conflicts(config, OWNED, PRIVATE) == []
 
 
 def _preflight(tmp_path: Path, extra_vars: dict[str, Any]) -> str:
@@ -30,6 +91,14 @@ def _preflight(tmp_path: Path, extra_vars: dict[str, Any]) -> str:
     ]
     assert isinstance(message, str)
     return message
+
+
+def test_preflight_refuses_the_api_on_another_address_through_a_parent_key(
+    tmp_path: Path,
+) -> None:
+    message = _preflight(tmp_path, {"kubo_config": {"Addresses": {"API": "/ip4/0.0.0.0/tcp/5001"}}})
+    assert message.startswith("kubo_config cannot set Addresses: the role sets ")
+    assert "Addresses.API from kubo_api_port" in message
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,61 @@ def kubo_config_changes(current: dict[str, Any], wanted: dict[str, Any]) -> dict
     }
 
 
+def _parts(dotted_key: str) -> list[str]:
+    # Kubo reads its config file with Go's encoding/json, which matches keys whatever
+    # their case: "addresses": {"api": ...} is Addresses.API to the daemon.
+    return dotted_key.lower().split(".")
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether writing one dotted key changes the other: the same key in any spelling,
+    or one lies under the other."""
+    a, b = _parts(one), _parts(other)
+    return a[: len(b)] == b or b[: len(a)] == a
+
+
+def _owned_problem(key: str, settings: list[str], owned: dict[str, dict[str, Any]]) -> str:
+    sources = ", ".join(f"{setting} from {owned[setting]['variable']}" for setting in settings)
+    variables = " and ".join(dict.fromkeys(owned[setting]["variable"] for setting in settings))
+    parent = any(len(_parts(key)) < len(_parts(setting)) for setting in settings)
+    others = f", and a dotted key of its own for any other setting under {key}" if parent else ""
+    return (
+        f"kubo_config cannot set {key}: the role sets {sources}. Use {variables} instead{others}."
+    )
+
+
+def kubo_config_conflicts(
+    config: dict[str, Any], owned: dict[str, dict[str, Any]], managed: dict[str, Any]
+) -> list[str]:
+    """Why the dotted keys of kubo_config (`config`) cannot be applied, a sentence for
+    each key in the way: one that names, contains or lies under a setting the role owns
+    (`owned`: dotted key to {variable, value}); one that overlaps a setting the role
+    manages but lets kubo_config replace under its own key (`managed`); two that overlap
+    each other. Either way both would be written on every run, one undoing the other."""
+    problems = []
+    for index, key in enumerate(config):
+        settings = [setting for setting in owned if _overlap(key, setting)]
+        if settings:
+            problems.append(_owned_problem(key, settings, owned))
+        problems += [
+            f"kubo_config cannot set {key}: it overlaps {setting}, which the role sets for "
+            f"the network; to change it, give the key {setting} itself."
+            for setting in managed
+            if setting != key and _overlap(key, setting)
+        ]
+        problems += [
+            f"kubo_config sets both {key} and {other}, which overlap; keep one of them."
+            for other in list(config)[index + 1 :]
+            if _overlap(key, other)
+        ]
+    return problems
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
-        return {"kubo_config_changes": kubo_config_changes}
+        return {
+            "kubo_config_changes": kubo_config_changes,
+            "kubo_config_conflicts": kubo_config_conflicts,
+        }
