@@ -1,9 +1,12 @@
-"""The kubo role's preflight: its refusal of a kubo_config or kubo_environment that would
-undo or escape the role."""
+"""The kubo role's settings: its table of Kubo defaults against the real `ipfs init`, the
+writes that move a repository between a private and the public network, and preflight's
+refusal of a kubo_config or kubo_environment that would undo or escape the role."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,6 +19,7 @@ from tests.ec2.ansible_run import run_playbook
 ROLE = Path(__file__).resolve().parent.parent / "roles" / "kubo"
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 PRIVATE = ROLE_VARS["_kubo_private_network_config"]
+PUBLIC = ROLE_VARS["_kubo_public_network_config"]
 OWNED = ROLE_VARS["_kubo_owned_config"]
 MOLECULE_VARS = Path(__file__).resolve().parent.parent / "molecule" / "shared" / "group_vars"
 
@@ -31,6 +35,51 @@ def _filters() -> ModuleType:
 
 
 kubo_config = _filters()
+
+
+def _init(binary: Path, repo: Path) -> dict[str, Any]:
+    subprocess.run(
+        [binary, "init", "--empty-repo"],
+        env={"IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}, check=True, capture_output=True,
+    )  # fmt: skip
+    config: dict[str, Any] = json.loads((repo / "config").read_text())
+    return config
+
+
+def _apply(binary: Path, repo: Path, wanted: dict[str, Any]) -> dict[str, Any]:
+    """What the role's configure step does: write the changes one key at a time."""
+    current = json.loads((repo / "config").read_text())
+    for key, value in kubo_config.kubo_config_changes(current, wanted).items():
+        subprocess.run(
+            [binary, "config", "--json", key, json.dumps(value)],
+            env={"IPFS_PATH": str(repo)}, check=True, capture_output=True,
+        )  # fmt: skip
+    config: dict[str, Any] = json.loads((repo / "config").read_text())
+    return config
+
+
+def test_the_public_network_settings_are_what_ipfs_init_writes(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    fresh = _init(kubo_bin, tmp_path / "repo")
+    written = {key: kubo_config._lookup(fresh, key) for key in PUBLIC}
+    absent = kubo_config._MISSING
+    assert written == {key: absent if value is None else value for key, value in PUBLIC.items()}
+    assert PUBLIC.keys() == PRIVATE.keys()
+
+
+def test_a_repository_leaves_a_private_network_as_ipfs_init_made_it(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    fresh = _init(kubo_bin, repo)
+    private = _apply(kubo_bin, repo, PRIVATE)
+    assert {key: kubo_config._lookup(private, key) for key in PRIVATE} == PRIVATE
+    assert kubo_config.kubo_config_changes(private, PRIVATE) == {}
+    public = _apply(kubo_bin, repo, PUBLIC)
+    assert public == fresh
+    assert kubo_config.kubo_config_changes(public, PUBLIC) == {}
+    assert _apply(kubo_bin, repo, PRIVATE) == private
 
 
 @pytest.mark.parametrize(

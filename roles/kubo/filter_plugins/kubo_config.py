@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 _MISSING = object()
@@ -18,18 +19,35 @@ def _lookup(config: Any, dotted_key: str) -> Any:
 
 
 def _same(current: Any, wanted: Any) -> bool:
-    # Kubo writes empty lists and maps of some settings back as null: same meaning, and
-    # treating them as different would rewrite them on every run.
+    # None stands for Kubo's default where `ipfs init` writes no key, which Kubo also
+    # reads from a null. Kubo writes empty lists and maps of some settings back as null:
+    # same meaning, and treating them as different would rewrite them on every run.
+    if wanted is None:
+        return current is _MISSING or current is None
     if current is None and wanted in ([], {}):
         return True
     return current is not _MISSING and current == wanted
 
 
 def kubo_config_changes(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """The dotted keys of `wanted` whose value in the Kubo config `current` differs."""
-    return {
-        key: value for key, value in wanted.items() if not _same(_lookup(current, key), value)
-    }
+    """The `ipfs config --json` writes that give the Kubo config `current` the dotted keys
+    of `wanted`: each key whose value differs, and for a key that must be absent (None)
+    its parent without it, since `ipfs config` cannot remove a key. The parents come first
+    and are taken from `current` with every such removal made, so that no later write
+    brings a removed key back."""
+    removed = copy.deepcopy(current)
+    parents: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for key, value in wanted.items():
+        if _same(_lookup(current, key), value):
+            continue
+        parent, _, last = key.rpartition(".")
+        if value is None and parent:
+            del _lookup(removed, parent)[last]
+            parents[parent] = _lookup(removed, parent)
+        else:
+            values[key] = value
+    return parents | values
 
 
 def _parts(dotted_key: str) -> list[str]:
