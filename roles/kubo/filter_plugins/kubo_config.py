@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 _MISSING = object()
@@ -18,22 +19,92 @@ def _lookup(config: Any, dotted_key: str) -> Any:
 
 
 def _same(current: Any, wanted: Any) -> bool:
-    # Kubo writes empty lists and maps of some settings back as null: same meaning, and
-    # treating them as different would rewrite them on every run.
+    # None stands for Kubo's default where `ipfs init` writes no key, which Kubo also
+    # reads from a null. Kubo writes empty lists and maps of some settings back as null:
+    # same meaning, and treating them as different would rewrite them on every run.
+    if wanted is None:
+        return current is _MISSING or current is None
     if current is None and wanted in ([], {}):
         return True
     return current is not _MISSING and current == wanted
 
 
 def kubo_config_changes(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """The dotted keys of `wanted` whose value in the Kubo config `current` differs."""
-    return {
-        key: value for key, value in wanted.items() if not _same(_lookup(current, key), value)
-    }
+    """The `ipfs config --json` writes that give the Kubo config `current` the dotted keys
+    of `wanted`: each key whose value differs, and for a key that must be absent (None)
+    its parent without it, since `ipfs config` cannot remove a key. The parents come first
+    and are taken from `current` with every such removal made, so that no later write
+    brings a removed key back."""
+    removed = copy.deepcopy(current)
+    parents: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for key, value in wanted.items():
+        if _same(_lookup(current, key), value):
+            continue
+        parent, _, last = key.rpartition(".")
+        if value is None and parent:
+            del _lookup(removed, parent)[last]
+            parents[parent] = _lookup(removed, parent)
+        else:
+            values[key] = value
+    return parents | values
+
+
+def _parts(dotted_key: str) -> list[str]:
+    # Kubo reads its config file with Go's encoding/json, which matches keys whatever
+    # their case: "addresses": {"api": ...} is Addresses.API to the daemon.
+    return dotted_key.lower().split(".")
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether writing one dotted key changes the other: the same key in any spelling,
+    or one lies under the other."""
+    a, b = _parts(one), _parts(other)
+    return a[: len(b)] == b or b[: len(a)] == a
+
+
+def _owned_problem(key: str, settings: list[str], owned: dict[str, dict[str, Any]]) -> str:
+    sources = ", ".join(f"{setting} from {owned[setting]['variable']}" for setting in settings)
+    variables = " and ".join(dict.fromkeys(owned[setting]["variable"] for setting in settings))
+    parent = any(len(_parts(key)) < len(_parts(setting)) for setting in settings)
+    others = f", and a dotted key of its own for any other setting under {key}" if parent else ""
+    return (
+        f"kubo_config cannot set {key}: the role sets {sources}. Use {variables} instead{others}."
+    )
+
+
+def kubo_config_conflicts(
+    config: dict[str, Any], owned: dict[str, dict[str, Any]], managed: dict[str, Any]
+) -> list[str]:
+    """Why the dotted keys of kubo_config (`config`) cannot be applied, a sentence for
+    each key in the way: one that names, contains or lies under a setting the role owns
+    (`owned`: dotted key to {variable, value}); one that overlaps a setting the role
+    manages but lets kubo_config replace under its own key (`managed`); two that overlap
+    each other. Either way both would be written on every run, one undoing the other."""
+    problems = []
+    for index, key in enumerate(config):
+        settings = [setting for setting in owned if _overlap(key, setting)]
+        if settings:
+            problems.append(_owned_problem(key, settings, owned))
+        problems += [
+            f"kubo_config cannot set {key}: it overlaps {setting}, which the role sets for "
+            f"the network; to change it, give the key {setting} itself."
+            for setting in managed
+            if setting != key and _overlap(key, setting)
+        ]
+        problems += [
+            f"kubo_config sets both {key} and {other}, which overlap; keep one of them."
+            for other in list(config)[index + 1 :]
+            if _overlap(key, other)
+        ]
+    return problems
 
 
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
-        return {"kubo_config_changes": kubo_config_changes}
+        return {
+            "kubo_config_changes": kubo_config_changes,
+            "kubo_config_conflicts": kubo_config_conflicts,
+        }
