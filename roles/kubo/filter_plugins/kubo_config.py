@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 _MISSING = object()
@@ -32,8 +33,28 @@ def kubo_config_changes(current: dict[str, Any], wanted: dict[str, Any]) -> dict
     }
 
 
+def kubo_config_apply(current: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the Kubo config `current` with the dotted keys of `settings` set.
+
+    As `ipfs config` sets them (Kubo's MapSetKV): a missing or null map on the way is
+    created; any other value on the way is an error.
+    """
+    config = copy.deepcopy(current)
+    for key, value in settings.items():
+        *parents, last = key.split(".")
+        node = config
+        for depth, part in enumerate(parents):
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, dict):
+                raise ValueError(f"{'.'.join(parents[: depth + 1])} is not a map: cannot set {key}")
+        node[last] = copy.deepcopy(value)
+    return config
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
-        return {"kubo_config_changes": kubo_config_changes}
+        return {"kubo_config_changes": kubo_config_changes, "kubo_config_apply": kubo_config_apply}
