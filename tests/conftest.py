@@ -61,6 +61,14 @@ class Run:
         return json.loads(self.out)
 
 
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
+    """The command line, in-process: its exit code, stdout and stderr."""
+    capsys.readouterr()
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
 @dataclass
 class Member:
     """The syncing member: its node, its config file and its state directory."""
@@ -75,10 +83,7 @@ class Member:
         self.config_path.write_text(json.dumps(config | settings))
 
     def cli(self, *args: str) -> Run:
-        self.capsys.readouterr()
-        code = main(list(args))
-        captured = self.capsys.readouterr()
-        return Run(code, captured.out, captured.err)
+        return run_cli(self.capsys, *args)
 
     def sync(self, *args: str) -> Run:
         return self.cli("sync", "--config", str(self.config_path), "--json", *args)

@@ -81,7 +81,10 @@ def test_every_optional_key() -> None:
             {"peers": [], "stall_timeout": -1},
             "key 'stall_timeout' must be a positive number of seconds",
         ),
-        ({"peers": [], "api": "localhost:5001"}, "key 'api' is not an http(s)://host:port URL"),
+        (
+            {"peers": [], "api": "localhost:5001"},
+            "key 'api' 'localhost:5001' is not an http(s)://host:port URL",
+        ),
         ({"peers": [], "state_dir": 3}, "key 'state_dir' must be a string, not 3"),
     ],
 )
@@ -169,9 +172,10 @@ def test_check_config_is_offline_and_creates_nothing(
     [
         ({"concurrency": 0}, "key 'concurrency' must be at least 1, not 0"),
         ({"concurency": 8}, "unknown key 'concurency'"),
-        ({"api": "localhost:5001"}, "key 'api' is not an http(s)://host:port URL"),
+        ({"api": "localhost:5001"}, "key 'api' 'localhost:5001' is not an http(s)://host:port URL"),
         ({"api_auth_file": "/nonexistent/kubo-api.auth"}, "no such file"),
         ({"api_auth_file": "/"}, "key 'api_auth_file' names /: cannot be read (Is a directory)"),
+        ({"state_dir": "/var/lib/\u0000"}, "key 'state_dir' holds a NUL character"),
     ],
 )
 def test_check_config_refuses_in_one_line(

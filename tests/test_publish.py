@@ -106,3 +106,13 @@ def test_publish_takes_the_api_secret_from_its_config(
     assert refused.code == 2
     (line,) = refused.err.splitlines()
     assert "refused key/list (HTTP 403): its RPC API needs authorization" in line
+
+
+def test_publish_under_a_key_kubo_lacks_is_exit_2(member: Member, tmp_path: Path) -> None:
+    manifests = write(tmp_path / "m", {"a.json": []})
+
+    run = member.cli("publish", str(manifests), "--api", member.node.api, "--key", "nokey")
+
+    assert run.code == 2
+    (line,) = run.err.splitlines()
+    assert f"Kubo at {member.node.api} has no key named 'nokey' (see `ipfs key list`)" in line

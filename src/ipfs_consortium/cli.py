@@ -11,22 +11,42 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_API, Config, load_config, normalize_api
-from .errors import ConfigError, ConsortiumError, KuboUnreachable, LockHeld, ManifestError
+from .errors import (
+    ConfigError,
+    ConsortiumError,
+    KuboUnreachable,
+    LockHeld,
+    OutputClosed,
+    UsageError,
+)
 from .forget import forget_peer
 from .publish import publish
-from .report import EXIT_KUBO_DOWN, EXIT_LOCKED, EXIT_OK, EXIT_PEER_FAILED, EXIT_USAGE
+from .report import (
+    EXIT_INTERRUPTED,
+    EXIT_KUBO_DOWN,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_OUTPUT_CLOSED,
+    EXIT_PEER_FAILED,
+    EXIT_USAGE,
+)
 from .status import render_status, status_json
 from .sync import client_for, run_sync
 
 log = logging.getLogger("ipfs_consortium")
 
+API_VARIABLE = "IPFS_CONSORTIUM_API"
+
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  every peer was synced
-  {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held
-  {EXIT_USAGE}  configuration or usage error, Kubo refusing the API secret among them
-     (or a manifest refused by publish)
-  {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable
+  {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held;
+     for publish and forget, Kubo failed a call
+  {EXIT_USAGE}  configuration or usage error: Kubo refusing the API secret, a manifest
+     refused by publish, a state directory that cannot be created, read or written
+  {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable, or what answers there is not Kubo
   {EXIT_LOCKED}  another sync holds the lock on the state directory
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+  {EXIT_OUTPUT_CLOSED}  standard output was closed before all was written (its reader went away)
 """
 
 
@@ -72,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     pub.add_argument("directory", type=Path)
     pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
-    pub.add_argument(
-        "--api", help=f"Kubo RPC API (default: $IPFS_CONSORTIUM_API, else {DEFAULT_API})"
-    )
+    pub.add_argument("--api", help=f"Kubo RPC API (default: ${API_VARIABLE}, else {DEFAULT_API})")
     pub.add_argument("--config", type=Path, help="take the API address and limits from this config")
     pub.add_argument(
         "--allow-empty",
@@ -106,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print(text: str) -> None:
+    """Print now, so that a reader gone away raises OutputClosed here, not at exit."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python flushes standard output again at exit, and would print a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise OutputClosed("standard output was closed before all was written") from None
+
+
 def _config_path(arg: Path | None) -> Path:
     if arg is not None:
         return arg
@@ -127,21 +157,29 @@ def _sync(args: argparse.Namespace) -> int:
         list_all=args.json or args.verbose,
     )
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        _print(json.dumps(report.to_json(), indent=2))
     return report.exit_code
 
 
-def _publish(args: argparse.Namespace) -> int:
-    config = (
-        load_config(args.config)
-        if args.config
-        else Config(peers=(), api=os.environ.get("IPFS_CONSORTIUM_API", DEFAULT_API))
-    )
+def _publish_config(args: argparse.Namespace) -> Config:
+    """--config's settings, or the defaults; the API address of --api, else (without
+    --config) of the environment."""
+    config = Config(peers=()) if args.config is None else load_config(args.config)
+    if args.api is not None:
+        source, api = "--api", args.api
+    elif args.config is None and API_VARIABLE in os.environ:
+        source, api = f"environment variable {API_VARIABLE}", os.environ[API_VARIABLE]
+    else:
+        return config
     try:
-        api = normalize_api(args.api) if args.api else normalize_api(config.api)
+        return replace(config, api=normalize_api(api))
     except ValueError as exc:
-        raise ConfigError(f"--api {args.api!r} {exc}") from None
-    client = client_for(replace(config, api=api))
+        raise ConfigError(f"{source} {api!r} {exc}") from None
+
+
+def _publish(args: argparse.Namespace) -> int:
+    config = _publish_config(args)
+    client = client_for(config)
     try:
         result = publish(
             client, args.directory, args.key, config.max_manifest_bytes, args.allow_empty
@@ -149,11 +187,11 @@ def _publish(args: argparse.Namespace) -> int:
     finally:
         client.close()
     if args.json:
-        print(json.dumps(result.__dict__, indent=2))
+        _print(json.dumps(result.__dict__, indent=2))
     elif result.changed:
-        print(f"Published {result.root} as /ipns/{result.name}")
+        _print(f"Published {result.root} as /ipns/{result.name}")
     else:
-        print(f"Unchanged: /ipns/{result.name} already points at {result.root}")
+        _print(f"Unchanged: /ipns/{result.name} already points at {result.root}")
     return EXIT_OK
 
 
@@ -163,9 +201,9 @@ def _status(args: argparse.Namespace) -> int:
     else:
         state_dir = load_config(_config_path(args.config)).state_dir
     if args.json:
-        print(json.dumps(status_json(state_dir), indent=2))
+        _print(json.dumps(status_json(state_dir), indent=2))
     else:
-        print(render_status(state_dir))
+        _print(render_status(state_dir))
     return EXIT_OK
 
 
@@ -173,10 +211,10 @@ def _forget(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     result = forget_peer(config, _state_dir(args.state_dir, config), args.peer, args.dry_run)
     if args.json:
-        print(json.dumps(result.__dict__, indent=2))
+        _print(json.dumps(result.__dict__, indent=2))
     else:
         verb = "would release" if result.dry_run else "released"
-        print(
+        _print(
             f"peer {result.peer}: {verb} {len(result.released)} pins, took its name off "
             f"{len(result.renamed)} that other peers claim, kept {len(result.kept)} that "
             "other peers may still list"
@@ -187,7 +225,7 @@ def _forget(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     # No client, no state directory: Ansible runs this as root on a temporary copy.
     peers = len(load_config(args.file).peers)
-    print(f"{args.file}: valid ({peers} peer{'' if peers == 1 else 's'})")
+    _print(f"{args.file}: valid ({peers} peer{'' if peers == 1 else 's'})")
     return EXIT_OK
 
 
@@ -210,7 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KuboUnreachable as exc:
         log.error("%s", exc)
         return EXIT_KUBO_DOWN
-    except (ConfigError, ManifestError) as exc:
+    except OutputClosed as exc:
+        log.error("%s", exc)
+        return EXIT_OUTPUT_CLOSED
+    except UsageError as exc:
         log.error("%s", exc)
         return EXIT_USAGE
     except ConsortiumError as exc:
@@ -218,4 +259,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PEER_FAILED
     except KeyboardInterrupt:
         log.error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED

@@ -221,8 +221,15 @@ class _Reader:
             raise self.fail(key, f"must be a string, not {json.dumps(value)}")
         return value
 
+    def path(self, key: str, default: str | None = None) -> Path:
+        value = self.string(key, default)
+        # The system calls take no NUL in a path: it would surface as a ValueError later.
+        if "\0" in value:
+            raise self.fail(key, "holds a NUL character")
+        return Path(value)
+
     def optional_path(self, key: str) -> Path | None:
-        return None if self.data.get(key) is None else Path(self.string(key))
+        return None if self.data.get(key) is None else self.path(key)
 
 
 _TOP_KEYS = {
@@ -285,10 +292,11 @@ def parse_config(data: object, source: str) -> Config:
                     f"{source}: peers[{index}] repeats {label!r} from peers[{seen[label]}]"
                 )
             seen[label] = index
+    api = reader.string("api", _DEFAULT.api)
     try:
-        api = normalize_api(reader.string("api", _DEFAULT.api))
+        api = normalize_api(api)
     except ValueError as exc:
-        raise reader.fail("api", str(exc)) from None
+        raise reader.fail("api", f"{api!r} {exc}") from None
     auth_file = reader.optional_path("api_auth_file")
     try:
         api_auth = None if auth_file is None else _read_api_auth(auth_file)
@@ -300,7 +308,7 @@ def parse_config(data: object, source: str) -> Config:
     return Config(
         peers=peers,
         api=api,
-        state_dir=Path(reader.string("state_dir", str(_DEFAULT.state_dir))),
+        state_dir=reader.path("state_dir", str(_DEFAULT.state_dir)),
         concurrency=reader.integer("concurrency", _DEFAULT.concurrency, minimum=1),
         max_pins=quota[0],
         max_bytes=quota[1],

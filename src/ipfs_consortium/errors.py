@@ -1,7 +1,9 @@
 """The project's exception hierarchy.
 
 Every error carries one sentence a user can act on: what is wrong and where. The command
-line maps the families below to exit codes, so a new error must subclass one of them.
+line maps the families below to exit codes (cli.py, EXIT_CODES), so a new error must
+subclass one of them: UsageError exits 2, KuboUnreachable 3, LockHeld 4, OutputClosed
+141, and any other ConsortiumError 1.
 """
 
 
@@ -9,7 +11,12 @@ class ConsortiumError(Exception):
     """Base of every error this package raises on purpose."""
 
 
-class ConfigError(ConsortiumError):
+class UsageError(ConsortiumError):
+    """What the operator must fix before a run can succeed: the configuration, the command
+    line, the state directory, a manifest directory to publish."""
+
+
+class ConfigError(UsageError):
     """The configuration (file, command line or environment) is unusable."""
 
 
@@ -17,7 +24,7 @@ class KuboRefused(ConfigError):
     """Kubo's RPC API refused a call for want of authorization: a setting to fix."""
 
 
-class ManifestError(ConsortiumError):
+class ManifestError(UsageError):
     """A manifest file or directory is unreadable, malformed or too large."""
 
 
@@ -31,6 +38,10 @@ class KuboError(ConsortiumError):
 
 class KuboUnreachable(KuboError):
     """Kubo's RPC API could not be reached at all (daemon down, wrong address)."""
+
+
+class NotKubo(KuboUnreachable):
+    """What answers at the API address is not Kubo's RPC API (a web page, a proxy's error)."""
 
 
 class KuboTimeout(KuboError):
@@ -49,5 +60,9 @@ class LockHeld(ConsortiumError):
     """Another sync holds the lock on the state directory."""
 
 
-class StateError(ConsortiumError):
-    """The state directory cannot be read or written."""
+class StateError(UsageError):
+    """The state directory cannot be created, read or written."""
+
+
+class OutputClosed(ConsortiumError):
+    """Standard output was closed before all was written (a pipe's reader went away)."""

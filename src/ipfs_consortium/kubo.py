@@ -4,7 +4,9 @@ One ``requests.Session`` with explicit timeouts; every failure becomes a KuboErr
 message says which call failed and why, and a refused or dropped connection becomes
 KuboUnreachable so the command line can tell "Kubo is down" from "a peer is broken".
 A call Kubo refuses for want of authorization (401, 403) is KuboRefused instead: no
-peer is at fault and Kubo is up, the configuration is wrong.
+peer is at fault and Kubo is up, the configuration is wrong. An answer Kubo never gives
+(not JSON, or an HTTP error without Kubo's JSON message) is NotKubo: the address points
+at something else, a web server or a proxy whose Kubo is gone.
 """
 
 import json
@@ -27,6 +29,7 @@ from .errors import (
     KuboRefused,
     KuboTimeout,
     KuboUnreachable,
+    NotKubo,
     PinStalled,
     QuotaExceeded,
 )
@@ -105,10 +108,33 @@ class KuboClient:
             response.close()
             raise KuboRefused(self._refusal(command, response.status_code))
         if response.status_code != 200:
-            message = _error_message(response)
-            response.close()
-            raise KuboError(f"Kubo {command}: {message}")
+            with closing(response):
+                raise self._failure(command, response)
         return response
+
+    def _failure(self, command: str, response: requests.Response) -> KuboError:
+        """Kubo's own message for a failed call; an answer without one is not Kubo's."""
+        try:
+            body = response.content
+        except requests.RequestException as exc:
+            return _stream_failure(command, exc)
+        message = _field(self._decode(command, response.status_code, body), "Message")
+        if not isinstance(message, str):
+            return self._not_kubo(command, response.status_code, body)
+        return KuboError(f"Kubo {command}: {message}")
+
+    def _decode(self, command: str, status: int, body: bytes) -> Any:
+        """The value of a JSON answer; Kubo answers nothing else, so anything else is NotKubo."""
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise self._not_kubo(command, status, body) from None
+
+    def _not_kubo(self, command: str, status: int, body: bytes) -> NotKubo:
+        start = body[:80].decode(errors="replace")
+        return NotKubo(
+            f"the API at {self.api} does not answer as Kubo ({command}: HTTP {status} {start!r})"
+        )
 
     def _refusal(self, command: str, status: int) -> str:
         refused = f"Kubo at {self.api} refused {command} (HTTP {status})"
@@ -121,10 +147,7 @@ class KuboClient:
 
     def _json(self, command: str, params: list[tuple[str, str]], **kwargs: Any) -> Any:
         response = self._post(command, params, **kwargs)
-        try:
-            return response.json()
-        except (ValueError, requests.RequestException) as exc:
-            raise _stream_failure(command, exc) from None
+        return self._decode(command, response.status_code, response.content)
 
     def _lines(
         self, command: str, params: list[tuple[str, str]], **kwargs: Any
@@ -135,11 +158,11 @@ class KuboClient:
             for line in response.iter_lines():
                 if not line:
                     continue
-                value = json.loads(line)
-                if isinstance(value, dict) and value.get("Type") == "error":
+                value = self._decode(command, response.status_code, line)
+                if _field(value, "Type") == "error":
                     raise KuboError(f"Kubo {command}: {value.get('Message', 'error')}")
                 yield value
-        except (ValueError, requests.RequestException) as exc:
+        except requests.RequestException as exc:
             raise _stream_failure(command, exc) from None
         finally:
             response.close()
@@ -148,11 +171,7 @@ class KuboClient:
 
     def node_id(self) -> str:
         """The peer ID of the Kubo node: which repo this is, across restarts."""
-        answer = self._json("id", [])
-        node = answer.get("ID") if isinstance(answer, dict) else None
-        if not isinstance(node, str):
-            raise KuboError(f"Kubo id: unexpected answer {answer!r:.80}")
-        return node
+        return _required("id", self._json("id", []), "ID")
 
     def recursive_pins(self) -> dict[CidKey, str]:
         """Every recursive pin as CID key -> pin name ("" when unnamed)."""
@@ -168,7 +187,7 @@ class KuboClient:
                 name = entry.get("Name", "")
                 pins[key] = names.setdefault(name, name)
             except (KeyError, TypeError, ValueError):
-                raise KuboError(f"Kubo pin/ls: unexpected entry {json.dumps(entry)[:80]}") from None
+                raise _unexpected("pin/ls", entry) from None
         return pins
 
     def resolve(self, name: str, timeout: float) -> str:
@@ -180,10 +199,11 @@ class KuboClient:
             ("dht-timeout", f"{timeout:g}s"),
         ]  # fmt: skip
         # Allow Kubo its own DHT timeout plus a margin before giving up on the socket.
+        command = f"name/resolve {name}"
         answer = self._json("name/resolve", params, timeout=timeout + 10)
-        path = answer.get("Path") if isinstance(answer, dict) else None
-        if not isinstance(path, str) or not path.startswith("/ipfs/"):
-            raise KuboError(f"Kubo name/resolve {name}: unexpected answer {answer!r:.80}")
+        path = _required(command, answer, "Path")
+        if not path.startswith("/ipfs/"):
+            raise _unexpected(command, answer)
         return path
 
     def path_cid(self, path: str) -> str:
@@ -191,19 +211,11 @@ class KuboClient:
         head, _, rest = path.removeprefix("/ipfs/").partition("/")
         if not rest:
             return parse_cid(head)
-        answer = self._json("dag/resolve", [("arg", path)])
-        try:
-            return parse_cid(answer["Cid"]["/"])
-        except (KeyError, TypeError, CIDError):
-            raise KuboError(f"Kubo dag/resolve {path}: unexpected answer {answer!r:.80}") from None
+        return _cid(f"dag/resolve {path}", self._json("dag/resolve", [("arg", path)]), "Cid", "/")
 
     def unixfs_type(self, path: str) -> str:
         """What the UnixFS node at ``path`` is: "directory", "file", ..."""
-        answer = self._json("files/stat", [("arg", path)])
-        kind = answer.get("Type") if isinstance(answer, dict) else None
-        if not isinstance(kind, str):
-            raise KuboError(f"Kubo files/stat {path}: unexpected answer {answer!r:.80}")
-        return kind
+        return _required(f"files/stat {path}", self._json("files/stat", [("arg", path)]), "Type")
 
     def ls(self, path: str) -> list[Link]:
         answer = self._json("ls", [("arg", path)])
@@ -211,7 +223,7 @@ class KuboClient:
             links = answer["Objects"][0]["Links"] or []
             return [Link(k["Name"], k["Hash"], int(k["Size"]), int(k["Type"])) for k in links]
         except (KeyError, IndexError, TypeError, ValueError):
-            raise KuboError(f"Kubo ls {path}: unexpected answer") from None
+            raise _unexpected(f"ls {path}", answer) from None
 
     def cat(self, cid: str, max_bytes: int) -> Generator[bytes, None, None]:
         """Stream at most ``max_bytes + 1`` bytes, so the reader can tell "too large"."""
@@ -241,9 +253,9 @@ class KuboClient:
         try:
             with closing(self._lines("pin/add", params, timeout=stall_timeout)) as events:
                 for event in events:
-                    done = "Pins" in event
+                    done = isinstance(event, dict) and "Pins" in event
                     if not done:
-                        current = (int(event.get("Progress", 0)), int(event.get("Bytes", 0)))
+                        current = _progress(cid, event)
                         if current != last:
                             last, last_change = current, time.monotonic()
                     if max_bytes is not None and last[1] > max_bytes:
@@ -287,17 +299,21 @@ class KuboClient:
             parts.append(("file", (quoted, content, "application/octet-stream")))
         params = [("pin", "true"), ("pin-name", pin_name), ("quieter", "false")]
         for entry in self._lines("add", params, files=parts):
-            if entry.get("Name") == dirname:
-                return parse_cid(entry["Hash"])
+            if _field(entry, "Name") == dirname:
+                return _cid("add", entry, "Hash")
         raise KuboError(f"Kubo add: no entry for the directory {dirname!r} in the answer")
 
-    def key_name(self, key: str) -> str:
-        """The IPNS name (k51… form) that publishing under ``key`` produces."""
+    def key_name(self, key: str) -> str | None:
+        """The IPNS name (k51… form) that publishing under ``key`` produces; None when
+        Kubo has no key of that name."""
         answer = self._json("key/list", [("l", "true")])
-        for entry in answer.get("Keys") or []:
-            if entry.get("Name") == key:
-                return str(entry["Id"])
-        raise KuboError(f"Kubo has no key named {key!r} (see `ipfs key list`)")
+        keys = _field(answer, "Keys")
+        if not isinstance(keys, list):
+            raise _unexpected("key/list", answer)
+        for entry in keys:
+            if _field(entry, "Name") == key:
+                return _required("key/list", entry, "Id")
+        return None
 
     def resolve_local(self, name: str) -> str | None:
         """What this node itself holds for an IPNS name, without asking the network."""
@@ -307,14 +323,14 @@ class KuboClient:
             raise
         except KuboError:
             return None
-        path = answer.get("Path")
+        path = _field(answer, "Path")
         return path if isinstance(path, str) else None
 
     def publish(self, path: str, key: str) -> str:
         answer = self._json(
             "name/publish", [("arg", path), ("key", key), ("allow-offline", "true")]
         )
-        return str(answer["Name"])
+        return _required("name/publish", answer, "Name")
 
 
 def _reason(exc: BaseException) -> str:
@@ -325,14 +341,41 @@ def _reason(exc: BaseException) -> str:
     return text[:200] or type(exc).__name__
 
 
-def _error_message(response: requests.Response) -> str:
+def _field(answer: Any, *keys: str) -> Any:
+    """What a JSON answer holds at ``keys``: None where it holds no object with the key."""
+    for key in keys:
+        answer = answer.get(key) if isinstance(answer, dict) else None
+    return answer
+
+
+def _unexpected(command: str, answer: Any) -> KuboError:
+    return KuboError(f"Kubo {command}: unexpected answer {answer!r:.80}")
+
+
+def _required(command: str, answer: Any, *keys: str) -> str:
+    """The string a JSON answer holds at ``keys``, or KuboError saying it holds none."""
+    value = _field(answer, *keys)
+    if not isinstance(value, str):
+        raise _unexpected(command, answer)
+    return value
+
+
+def _cid(command: str, answer: Any, *keys: str) -> str:
+    """The CID a JSON answer holds at ``keys``, or KuboError saying it holds none."""
     try:
-        body = response.json()
-        if isinstance(body, dict) and "Message" in body:
-            return str(body["Message"])
-    except ValueError:
-        pass
-    return f"HTTP {response.status_code} {response.text[:120]!r}"
+        return parse_cid(_required(command, answer, *keys))
+    except CIDError:
+        raise _unexpected(command, answer) from None
+
+
+def _progress(cid: str, event: Any) -> tuple[int, int]:
+    """The blocks and bytes a pin/add progress line reports."""
+    if not isinstance(event, dict):
+        raise _unexpected(f"pin/add {cid}", event)
+    try:
+        return int(event.get("Progress", 0)), int(event.get("Bytes", 0))
+    except (TypeError, ValueError):
+        raise _unexpected(f"pin/add {cid}", event) from None
 
 
 def _stream_failure(command: str, exc: BaseException) -> KuboError:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cid import CidKey, cid_key, key_text
-from .errors import CIDError, ManifestError
+from .errors import CIDError, ConfigError, ManifestError
 from .kubo import KuboClient
 from .manifest import is_manifest_name, parse_manifest
 
@@ -34,11 +34,19 @@ def read_manifest_dir(directory: Path, max_bytes: int, allow_empty: bool) -> dic
         raise ManifestError(f"{directory}: not a directory")
     files: dict[str, bytes] = {}
     problems: list[str] = []
-    for path in sorted(directory.iterdir()):
+    try:
+        paths = sorted(directory.iterdir())
+    except OSError as exc:
+        raise ManifestError(f"{directory}: cannot be listed ({exc.strerror})") from None
+    for path in paths:
         if not (path.is_file() and is_manifest_name(path.name)):
             log.info("%s: not a *.json file; not published", path)
             continue
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{path}: cannot be read ({exc.strerror})")
+            continue
         try:
             manifest = parse_manifest(str(path), data, max_bytes)
         except ManifestError as exc:
@@ -65,6 +73,8 @@ def publish(
 ) -> Publication:
     files = read_manifest_dir(directory, max_bytes, allow_empty)
     name = client.key_name(key)
+    if name is None:
+        raise ConfigError(f"Kubo at {client.api} has no key named {key!r} (see `ipfs key list`)")
     root = client.add_directory(directory.name or "manifests", files, PUBLISHED_PIN)
     current = client.resolve_local(name)
     if current == f"/ipfs/{root}":

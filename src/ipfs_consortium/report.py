@@ -8,6 +8,9 @@ EXIT_PEER_FAILED = 1
 EXIT_USAGE = 2
 EXIT_KUBO_DOWN = 3
 EXIT_LOCKED = 4
+# As a shell reports a command that SIGINT or SIGPIPE ended: 128 + the signal's number.
+EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_CLOSED = 141
 
 
 @dataclass

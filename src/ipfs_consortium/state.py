@@ -60,7 +60,9 @@ class PeerState:
     last_result: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PeerState":
+    def from_json(cls, data: object) -> "PeerState":
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -222,8 +224,16 @@ class StateDir:
             raise StateError(f"{self.path / _VERIFIED} cannot be written ({exc})") from None
 
     def all(self) -> list[PeerState]:
+        folder = self.path / _PEERS
+        # Not glob(): it takes a folder it cannot list for an empty one.
+        try:
+            files = sorted(f for f in folder.iterdir() if f.name.endswith(".json"))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StateError(f"{folder} cannot be listed ({exc.strerror})") from None
         states = []
-        for file in sorted((self.path / _PEERS).glob("*.json")):
+        for file in files:
             try:
                 states.append(PeerState.from_json(json.loads(file.read_text(encoding="utf-8"))))
             except (OSError, ValueError, TypeError) as exc:

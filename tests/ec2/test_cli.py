@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -11,9 +14,12 @@ import pytest
 import yaml
 from botocore.exceptions import (
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ParamValidationError,
+    ProfileNotFound,
 )
 from moto import mock_aws
 
@@ -348,10 +354,22 @@ def _client_error(code: str) -> ClientError:
     [
         (NoCredentialsError(), errors.ConfigurationError, "no AWS credentials found"),
         (NoRegionError(), errors.ConfigurationError, "no AWS region"),
+        (ProfileNotFound(profile="ops"), errors.ConfigurationError, "check --profile"),
         (
             EndpointConnectionError(endpoint_url="https://ec2.example"),
             errors.EndpointUnreachable,
-            "cannot reach the EC2 endpoint https://ec2.example",
+            'no answer from the EC2 endpoint: Could not connect to the endpoint URL: "https://ec2.',
+        ),
+        (
+            ConnectTimeoutError(endpoint_url="https://ec2.example"),
+            errors.EndpointUnreachable,
+            'no answer from the EC2 endpoint: Connect timeout on endpoint URL: "https://ec2.',
+        ),
+        # Its message spans lines, one per invalid parameter.
+        (
+            ParamValidationError(report="Invalid type for parameter Size\nMissing VolumeId"),
+            errors.Ec2Error,
+            "Parameter validation failed: Invalid type for parameter Size Missing VolumeId",
         ),
         (_client_error("RequestLimitExceeded"), errors.Throttled, "throttling"),
         (_client_error("UnauthorizedOperation"), errors.AwsApiError, "(UnauthorizedOperation)"),
@@ -368,8 +386,126 @@ def test_botocore_errors_become_one_line(
         raise raised
 
     monkeypatch.setattr(cli, "find_members", fail)
-    with pytest.raises(expected), errors.aws_errors():
+    with pytest.raises(expected), errors.ec2_errors():
         fail()
     assert main(["list"]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def _one_line_error(err: str) -> str:
+    """``err``, consortium-ec2's stderr, once checked to be one error line."""
+    assert "Traceback" not in err
+    assert err.startswith("consortium-ec2: error: ") and err.count("\n") == 1
+    return err
+
+
+@contextmanager
+def _web_server(status: int, page: bytes) -> Iterator[str]:
+    """The URL of a loopback server answering every request with an HTML ``page``, as a proxy
+    or a web server at the wrong --endpoint-url does."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:
+            pass  # stderr is consortium-ec2's, under test
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            thread.join()
+
+
+_PAGE = b"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>502 Bad Gateway</title></head>
+<body><h1>Bad Gateway</h1><p>The upstream server is unreachable.<br></body></html>
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "page"),
+    [(200, _PAGE), (502, _PAGE), (200, b"<html><body>It works!</body></html>")],
+    ids=["page", "bad-gateway", "page-that-parses-as-xml"],
+)
+def test_an_endpoint_answering_html_is_one_line(
+    status: int, page: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with _web_server(status, page) as url:
+        assert main(["--endpoint-url", url, "list"]) == 1
+    assert "not an EC2 response" in _one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://127.0.0.1:99999", "http://[::1"])
+def test_a_malformed_endpoint_url_is_one_line(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--endpoint-url", url, "list"]) == 1
+    assert f"the endpoint URL {url!r} is not" in _one_line_error(capsys.readouterr().err)
+
+
+class _CtrlC(io.StringIO):
+    """A stdin at which the operator presses Ctrl-C."""
+
+    def readline(self, size: int | None = -1) -> str:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("stdin", "code", "message"),
+    [
+        (io.StringIO(""), 1, "no answer (end of input); nothing changed"),
+        (_CtrlC(), 130, "interrupted"),
+    ],
+    ids=["end-of-input", "ctrl-c"],
+)
+def test_no_answer_at_the_prompt_is_one_line_and_changes_nothing(
+    stdin: io.StringIO,
+    code: int,
+    message: str,
+    ec2: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    alice = launch_member(ec2, "alice")
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["terminate", "alice"]) == code
+    out, err = capsys.readouterr()
+    assert out.endswith("[y/N] \n")  # the error is not printed after the question
+    assert message in _one_line_error(err)
+    assert _state(ec2, alice) == "running"
+
+
+def test_ctrl_c_while_waiting_is_one_line_and_exit_130(
+    ec2: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = launch_member(ec2, "alice")
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("botocore.waiter.Waiter.wait", ctrl_c)
+    assert main(["stop", "alice", "--wait"]) == 130
+    err = _one_line_error(capsys.readouterr().err)
+    assert "requests already sent to AWS still take effect" in err
+    assert _state(ec2, alice) in ("stopping", "stopped")
+
+
+@pytest.mark.parametrize("command", ["start", "stop", "snapshot"])
+def test_all_selecting_no_instance_is_one_line(
+    command: str, ec2: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    launch_member(ec2, "mallory", consortium="another")
+    assert main([command, "--all"]) == 1
+    assert _one_line_error(capsys.readouterr().err) == (
+        "consortium-ec2: error: no instance tagged ipfs-consortium:consortium=ipfs-consortium"
+        f" that is not terminated: nothing to {command}\n"
+    )

@@ -1,7 +1,8 @@
 """The consortium-ec2 command: list and manage consortium members' EC2 instances.
 
-Members are selected by the tags the ec2_member role puts on them. Every failure is one
-line on stderr and a non-zero exit (1; 2 for a usage error).
+Members are selected by the tags the ec2_member role puts on them. Every failure, a
+selection that matches no instance among them, is one line on stderr and exit status 1
+(2 for a usage error, 130 after Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from . import actions
-from .errors import Aborted, Ec2Error, aws_errors
-from .members import DEFAULT_CONSORTIUM, AwsSettings, Member, ec2_client, find_members
+from .errors import Aborted, Ec2Error, MemberNotFound, ec2_errors
+from .members import (
+    DEFAULT_CONSORTIUM,
+    TAG_CONSORTIUM,
+    AwsSettings,
+    Member,
+    ec2_client,
+    find_members,
+)
 
 PROG = "consortium-ec2"
 
@@ -97,8 +105,11 @@ def _selection(parser: argparse.ArgumentParser) -> None:
 
 
 def _confirm(question: str) -> None:
-    print(f"{question} [y/N] ", end="", flush=True)
-    answer = sys.stdin.readline().strip().lower()
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        print()  # no Enter ended the question's line, and the error needs one of its own
+        raise
     if answer not in ("y", "yes"):
         raise Aborted("not confirmed; nothing changed")
 
@@ -133,6 +144,13 @@ def _run(args: argparse.Namespace) -> list[str]:
     members = find_members(client, args.consortium, names)
     if args.command == "list":
         return actions.table(members)
+    # Only --all can find nobody (a named member not found is an error already), and a
+    # command that does nothing must not look like one that did it.
+    if not members:
+        raise MemberNotFound(
+            f"no instance tagged {TAG_CONSORTIUM}={args.consortium} that is not terminated: "
+            f"nothing to {args.command}"
+        )
     if args.command == "start":
         return actions.start(client, members, wait=args.wait)
     if args.command == "stop":
@@ -156,19 +174,23 @@ def _run(args: argparse.Namespace) -> list[str]:
     return actions.resize_volume(client, members[0], size_gib=args.size)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("start", "stop", "snapshot") and not (args.members or args.all):
         parser.error(f"{args.command}: name the members, or pass --all")
     if getattr(args, "all", False) and args.members:
         parser.error(f"{args.command}: name members or pass --all, not both")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
-        with aws_errors():
-            lines = _run(args)
+        # All of it, so that Ctrl-C is one line wherever it comes.
+        with ec2_errors():
+            for line in _run(_parse(argv)):
+                print(line)
     except Ec2Error as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return e.exit_code
-    for line in lines:
-        print(line)
     return 0

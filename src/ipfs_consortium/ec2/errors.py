@@ -1,23 +1,27 @@
 """Everything that can go wrong, as exceptions that carry one sentence an operator can act on.
 
-botocore's own exceptions are turned into these by :func:`aws_errors`, so the command line
-prints one line and exits non-zero instead of a traceback.
+botocore's own exceptions, Ctrl-C and the end of input at a prompt are turned into these by
+:func:`ec2_errors`, so the command line prints one line and exits non-zero instead of a
+traceback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.parsers import ResponseParserError
 
 # Error codes AWS uses when it throttles; botocore has already retried them by then.
 THROTTLING_CODES = frozenset(
@@ -30,13 +34,27 @@ class Ec2Error(Exception):
 
     exit_code = 1
 
+    def __init__(self, message: str) -> None:
+        # Messages quote botocore and AWS, whose own may span lines: the report is one line.
+        super().__init__(" ".join(message.split()))
+
 
 class ConfigurationError(Ec2Error):
-    """No credentials, no region, an unknown profile."""
+    """No credentials, no region, an unknown profile, a malformed endpoint URL."""
 
 
 class EndpointUnreachable(Ec2Error):
-    """The EC2 endpoint did not answer."""
+    """The EC2 endpoint did not answer: refused, timed out, TLS or proxy failure."""
+
+
+class NotEc2(Ec2Error):
+    """Something answered at the endpoint, but not EC2: a proxy's or a web server's page."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the endpoint's answer is not an EC2 response (a proxy's or a web server's page?): "
+            "check --endpoint-url"
+        )
 
 
 class AwsApiError(Ec2Error):
@@ -59,7 +77,8 @@ class Throttled(AwsApiError):
 
 
 class MemberNotFound(Ec2Error):
-    """No instance carries the tags of a member that was asked for."""
+    """No instance carries the tags of a member that was asked for, or of any member when
+    all were (``--all``)."""
 
 
 class NoDataVolume(Ec2Error):
@@ -78,11 +97,23 @@ class Aborted(Ec2Error):
     """The operator did not confirm an action that terminates or replaces something."""
 
 
+class Interrupted(Ec2Error):
+    """The operator pressed Ctrl-C."""
+
+    # 128 + SIGINT: what a shell reports for a command that Ctrl-C stopped.
+    exit_code = 130
+
+
 @contextmanager
-def aws_errors() -> Iterator[None]:
-    """Turn botocore's exceptions raised inside the block into :class:`Ec2Error`."""
+def ec2_errors() -> Iterator[None]:
+    """Turn botocore's exceptions, Ctrl-C and the end of input raised inside the block into
+    :class:`Ec2Error`."""
     try:
         yield
+    except KeyboardInterrupt as e:
+        raise Interrupted("interrupted; requests already sent to AWS still take effect") from e
+    except EOFError as e:  # only a confirmation prompt reads input
+        raise Aborted("no answer (end of input); nothing changed") from e
     except (NoCredentialsError, PartialCredentialsError) as e:
         raise ConfigurationError(
             "no AWS credentials found: set AWS_PROFILE or pass --profile, "
@@ -92,9 +123,10 @@ def aws_errors() -> Iterator[None]:
         raise ConfigurationError("no AWS region: pass --region or set AWS_REGION") from e
     except ProfileNotFound as e:
         raise ConfigurationError(f"{e}: check --profile / AWS_PROFILE") from e
-    except EndpointConnectionError as e:
-        endpoint = e.kwargs.get("endpoint_url", "")
-        raise EndpointUnreachable(f"cannot reach the EC2 endpoint {endpoint}") from e
+    except ResponseParserError as e:
+        raise NotEc2() from e
+    except (BotocoreConnectionError, HTTPClientError) as e:
+        raise EndpointUnreachable(f"no answer from the EC2 endpoint: {e}") from e
     except ClientError as e:
         error = e.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
@@ -104,3 +136,14 @@ def aws_errors() -> Iterator[None]:
         raise AwsApiError(code, message) from e
     except BotoCoreError as e:
         raise Ec2Error(f"AWS call failed: {e}") from e
+
+
+def refuse_foreign_answers(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+    """botocore's ``after-call`` handler that raises :class:`NotEc2` for a successful answer
+    that lacks a request id.
+
+    EC2 gives every answer one; an answer without came from something else (an HTML page
+    that happened to parse as XML) and holds none of what was asked for.
+    """
+    if http_response.status_code < 300 and "RequestId" not in parsed["ResponseMetadata"]:
+        raise NotEc2()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
-from .errors import MemberNotFound, NoDataVolume
+from .errors import ConfigurationError, MemberNotFound, NoDataVolume, refuse_foreign_answers
 
 TAG_CONSORTIUM = "ipfs-consortium:consortium"
 TAG_MEMBER = "ipfs-consortium:member"
@@ -50,10 +51,29 @@ class AwsSettings:
     endpoint_url: str | None = None
 
 
+def _is_http_url(url: str) -> bool:
+    """Whether ``url`` is http(s)://host[:port], with a port in range."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError when out of range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def ec2_client(settings: AwsSettings) -> Any:
-    """An EC2 client (call inside :func:`errors.aws_errors`: a bad profile raises here)."""
+    """An EC2 client (call inside :func:`errors.ec2_errors`: a bad profile raises here)."""
+    # botocore's own checks of the URL raise bare ValueErrors, some only once the first
+    # request is signed.
+    url = settings.endpoint_url
+    if url is not None and not _is_http_url(url):
+        raise ConfigurationError(
+            f"the endpoint URL {url!r} is not http(s)://host[:port]: check --endpoint-url"
+        )
     session = boto3.Session(profile_name=settings.profile, region_name=settings.region)
-    return session.client("ec2", endpoint_url=settings.endpoint_url, config=_CLIENT_CONFIG)
+    client = session.client("ec2", endpoint_url=settings.endpoint_url, config=_CLIENT_CONFIG)
+    client.meta.events.register("after-call.ec2", refuse_foreign_answers)
+    return client
 
 
 @dataclass(frozen=True)

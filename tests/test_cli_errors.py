@@ -1,0 +1,207 @@
+"""Every error the command line meets: one line on stderr, the documented exit code."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, run_cli
+
+# A closed loopback port: a command that called Kubo would fail as unreachable (3).
+CLOSED_API = "http://127.0.0.1:9"
+
+
+def one_line(run: Run) -> str:
+    """The single line a failed run wrote on stderr."""
+    assert "Traceback" not in run.err
+    (line,) = run.err.splitlines()
+    return line
+
+
+def config_file(tmp_path: Path, **settings: object) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"peers": [], "api": CLOSED_API, **settings}))
+    return path
+
+
+@pytest.mark.parametrize("command", [["sync"], ["forget", "gone"]])
+def test_a_state_directory_that_cannot_be_created_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # A parent that is a regular file stops root too.
+    (tmp_path / "file").write_text("")
+    state = tmp_path / "file" / "state"
+
+    run = run_cli(capsys, *command, "--config", str(config_file(tmp_path, state_dir=str(state))))
+
+    assert run.code == 2
+    assert f"state directory {state} cannot be created" in one_line(run)
+
+
+def test_status_of_a_state_directory_that_is_a_file_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    state.write_text("")
+
+    run = run_cli(capsys, "status", "--state-dir", str(state))
+
+    assert (run.code, run.out) == (2, "")
+    assert f"{state / 'peers'} cannot be listed (Not a directory)" in one_line(run)
+
+
+def test_status_of_a_record_that_is_not_an_object_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "state" / "peers" / "alice.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("[]")
+
+    run = run_cli(capsys, "status", "--state-dir", str(tmp_path / "state"))
+
+    assert (run.code, run.out) == (2, "")
+    assert f"{record}: unreadable state (not a JSON object)" in one_line(run)
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    """Answers every call with the status and body its server was made with."""
+
+    server: _Server
+
+    def do_POST(self) -> None:
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(("127.0.0.1", 0), _Answer)
+        self.status, self.body = status, body
+
+
+@contextmanager
+def serving(status: int, body: bytes) -> Iterator[str]:
+    """The API address of a loopback server that answers every call alike, not as Kubo."""
+    server = _Server(status, body)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture(params=[200, 404, 502])
+def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A web server at the API address: a page, a missing one, a proxy's error."""
+    with serving(request.param, b"<html><body><h1>It works!</h1></body></html>") as api:
+        yield api
+
+
+def manifest_dir(tmp_path: Path) -> Path:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "a.json").write_text("[]")
+    return manifests
+
+
+def test_publish_to_something_that_is_not_kubo_is_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], web_server: str
+) -> None:
+    run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), "--api", web_server)
+
+    assert run.code == 3
+    assert f"the API at {web_server} does not answer as Kubo (key/list: HTTP" in one_line(run)
+
+
+def test_sync_with_something_that_is_not_kubo_is_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], web_server: str
+) -> None:
+    config = config_file(tmp_path, api=web_server, state_dir=str(tmp_path / "state"))
+
+    run = run_cli(capsys, "-q", "sync", "--config", str(config))
+
+    assert run.code == 3
+    assert f"the API at {web_server} does not answer as Kubo (id: HTTP" in one_line(run)
+
+
+def test_publish_to_an_api_answering_other_json_is_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving(200, b"[]") as api:
+        run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), "--api", api)
+
+    assert run.code == 1
+    assert "Kubo key/list: unexpected answer []" in one_line(run)
+
+
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [
+        ("argument", "--api 'localhost:5001'"),
+        ("environment", "environment variable IPFS_CONSORTIUM_API 'localhost:5001'"),
+        ("config", "config.json: key 'api' 'localhost:5001'"),
+    ],
+)
+def test_a_bad_api_address_names_where_it_came_from(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    source: str,
+) -> None:
+    monkeypatch.delenv("IPFS_CONSORTIUM_API", raising=False)
+    if where == "environment":
+        monkeypatch.setenv("IPFS_CONSORTIUM_API", "localhost:5001")
+    options = {
+        "argument": ["--api", "localhost:5001"],
+        "environment": [],
+        "config": ["--config", str(config_file(tmp_path, api="localhost:5001"))],
+    }[where]
+
+    run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), *options)
+
+    assert run.code == 2
+    assert f"{source} is not an http(s)://host:port URL" in one_line(run)
+
+
+def test_publish_of_a_manifest_it_cannot_read_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifests = manifest_dir(tmp_path)
+    # A regular file that fails to read for root too.
+    (manifests / "b.json").symlink_to("/proc/self/mem")
+
+    run = run_cli(capsys, "publish", str(manifests), "--api", CLOSED_API)
+
+    assert run.code == 2
+    assert f"{manifests / 'b.json'}: cannot be read (Input/output error)" in one_line(run)
+
+
+def test_output_to_a_reader_gone_away_is_exit_141(tmp_path: Path) -> None:
+    reader, writer = os.pipe()
+    os.close(reader)
+    with os.fdopen(writer, "w") as closed:
+        run = subprocess.run(
+            [sys.executable, "-m", "ipfs_consortium", "status", "--state-dir", str(tmp_path)],
+            stdout=closed, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    assert run.returncode == 141
+    assert "standard output was closed" in one_line(Run(run.returncode, "", run.stderr))
