@@ -30,9 +30,10 @@ def _same(current: Any, wanted: Any) -> bool:
 
 
 def kubo_config_changes(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """The `ipfs config --json` writes that give the Kubo config `current` the dotted keys
-    of `wanted`: each key whose value differs, and for a key that must be absent (None)
-    its parent without it, since `ipfs config` cannot remove a key. The parents come first
+    """The writes (dotted key to value, as `ipfs config --json` and kubo_config_apply make
+    them) that give the Kubo config `current` the dotted keys of `wanted`: each key whose
+    value differs, and for a key that must be absent (None) its parent without it, since a
+    write cannot remove a key. The parents come first
     and are taken from `current` with every such removal made, so that no later write
     brings a removed key back."""
     removed = copy.deepcopy(current)
@@ -100,11 +101,32 @@ def kubo_config_conflicts(
     return problems
 
 
+def kubo_config_apply(current: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the Kubo config `current` with the dotted keys of `settings` set.
+
+    As `ipfs config` sets them (Kubo's MapSetKV): a missing or null map on the way is
+    created; any other value on the way is an error.
+    """
+    config = copy.deepcopy(current)
+    for key, value in settings.items():
+        *parents, last = key.split(".")
+        node = config
+        for depth, part in enumerate(parents):
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, dict):
+                raise ValueError(f"{'.'.join(parents[: depth + 1])} is not a map: cannot set {key}")
+        node[last] = copy.deepcopy(value)
+    return config
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
         return {
             "kubo_config_changes": kubo_config_changes,
+            "kubo_config_apply": kubo_config_apply,
             "kubo_config_conflicts": kubo_config_conflicts,
         }
