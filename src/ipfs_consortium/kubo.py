@@ -298,10 +298,16 @@ class KuboClient:
             quoted = f"{quoted_dir}%2F{urllib.parse.quote(name, safe='')}"
             parts.append(("file", (quoted, content, "application/octet-stream")))
         params = [("pin", "true"), ("pin-name", pin_name), ("quieter", "false")]
-        for entry in self._lines("add", params, files=parts):
-            if _field(entry, "Name") == dirname:
-                return _cid("add", entry, "Hash")
-        raise KuboError(f"Kubo add: no entry for the directory {dirname!r} in the answer")
+        # Read to the end of the answer: Kubo pins the root after it has streamed the
+        # root's entry, and closing the request there cancels that pin.
+        roots = [
+            _cid("add", entry, "Hash")
+            for entry in self._lines("add", params, files=parts)
+            if _field(entry, "Name") == dirname
+        ]
+        if not roots:
+            raise KuboError(f"Kubo add: no entry for the directory {dirname!r} in the answer")
+        return roots[-1]
 
     def key_name(self, key: str) -> str | None:
         """The IPNS name (k51… form) that publishing under ``key`` produces; None when
