@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Run, run_cli
+from tests.loopback_http import serving
 
 # A closed loopback port: a command that called Kubo would fail as unreachable (3).
 CLOSED_API = "http://127.0.0.1:9"
@@ -72,41 +70,6 @@ def test_status_of_a_record_that_is_not_an_object_is_exit_2(
     assert f"{record}: unreadable state (not a JSON object)" in one_line(run)
 
 
-class _Answer(http.server.BaseHTTPRequestHandler):
-    """Answers every call with the status and body its server was made with."""
-
-    server: _Server
-
-    def do_POST(self) -> None:
-        self.send_response(self.server.status)
-        self.send_header("Content-Length", str(len(self.server.body)))
-        self.end_headers()
-        self.wfile.write(self.server.body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    def __init__(self, status: int, body: bytes) -> None:
-        super().__init__(("127.0.0.1", 0), _Answer)
-        self.status, self.body = status, body
-
-
-@contextmanager
-def serving(status: int, body: bytes) -> Iterator[str]:
-    """The API address of a loopback server that answers every call alike, not as Kubo."""
-    server = _Server(status, body)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
 @pytest.fixture(params=[200, 404, 502])
 def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """A web server at the API address: a page, a missing one, a proxy's error."""
@@ -144,7 +107,7 @@ def test_sync_with_something_that_is_not_kubo_is_exit_3(
 def test_publish_to_an_api_answering_other_json_is_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serving(200, b"[]") as api:
+    with serving(200, b"[]", "application/json") as api:
         run = run_cli(capsys, "publish", str(manifest_dir(tmp_path)), "--api", api)
 
     assert run.code == 1

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -25,6 +22,7 @@ from moto import mock_aws
 
 from ipfs_consortium.ec2 import cli, errors, members
 from ipfs_consortium.ec2.cli import main
+from tests.loopback_http import serving
 
 from .ansible_run import ROOT
 from .conftest import REGION, allocate_address, launch_member, tag_member
@@ -400,33 +398,6 @@ def _one_line_error(err: str) -> str:
     return err
 
 
-@contextmanager
-def _web_server(status: int, page: bytes) -> Iterator[str]:
-    """The URL of a loopback server answering every request with an HTML ``page``, as a proxy
-    or a web server at the wrong --endpoint-url does."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: Any) -> None:
-            pass  # stderr is consortium-ec2's, under test
-
-    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
-        thread = threading.Thread(target=server.serve_forever)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            thread.join()
-
-
 _PAGE = b"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>502 Bad Gateway</title></head>
 <body><h1>Bad Gateway</h1><p>The upstream server is unreachable.<br></body></html>
@@ -441,7 +412,7 @@ _PAGE = b"""<!DOCTYPE html>
 def test_an_endpoint_answering_html_is_one_line(
     status: int, page: bytes, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with _web_server(status, page) as url:
+    with serving(status, page) as url:
         assert main(["--endpoint-url", url, "list"]) == 1
     assert "not an EC2 response" in _one_line_error(capsys.readouterr().err)
 
