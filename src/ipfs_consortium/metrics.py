@@ -33,6 +33,13 @@ def _epoch(stamp: str | None) -> float:
     return datetime.fromisoformat(stamp).timestamp() if stamp else 0.0
 
 
+def _number(value: float) -> str:
+    """A whole number without a fraction, any other exactly: ``g`` would round a
+    timestamp to six digits, an hour or more."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -48,7 +55,9 @@ def render_metrics(
     def metric(name: str, help_text: str, samples: list[tuple[str, float]]) -> None:
         lines.append(f"# HELP ipfs_consortium_{name} {help_text}")
         lines.append(f"# TYPE ipfs_consortium_{name} gauge")
-        lines.extend(f"ipfs_consortium_{name}{labels} {value:g}" for labels, value in samples)
+        lines.extend(
+            f"ipfs_consortium_{name}{labels} {_number(value)}" for labels, value in samples
+        )
 
     for name, help_text, value in _PEER_METRICS:
         samples = [(f'{{peer="{_label(s["peer"])}"}}', float(value(s))) for s in states]
