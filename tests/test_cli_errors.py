@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Run, run_cli
 from tests.loopback_http import serving
+from tests.test_config import PEER
 
 # A closed loopback port: a command that called Kubo would fail as unreachable (3).
 CLOSED_API = "http://127.0.0.1:9"
@@ -51,10 +52,10 @@ def test_status_of_a_state_directory_that_is_a_file_is_exit_2(
     state = tmp_path / "state"
     state.write_text("")
 
-    run = run_cli(capsys, "status", "--state-dir", str(state))
+    run = run_cli(capsys, "status", "--config", str(config_file(tmp_path, state_dir=str(state))))
 
     assert (run.code, run.out) == (2, "")
-    assert f"{state / 'peers'} cannot be listed (Not a directory)" in one_line(run)
+    assert f"{state / 'releases.json'}: unreadable ([Errno 20] Not a directory" in one_line(run)
 
 
 def test_status_of_a_record_that_is_not_an_object_is_exit_2(
@@ -64,7 +65,11 @@ def test_status_of_a_record_that_is_not_an_object_is_exit_2(
     record.parent.mkdir(parents=True)
     record.write_text("[]")
 
-    run = run_cli(capsys, "status", "--state-dir", str(tmp_path / "state"))
+    config = config_file(tmp_path, peers=[{"name": "alice", "ipns": PEER}])
+
+    run = run_cli(
+        capsys, "status", "--config", str(config), "--state-dir", str(record.parent.parent)
+    )
 
     assert (run.code, run.out) == (2, "")
     assert f"{record}: unreadable state (not a JSON object)" in one_line(run)
@@ -162,7 +167,8 @@ def test_output_to_a_reader_gone_away_is_exit_141(tmp_path: Path) -> None:
     os.close(reader)
     with os.fdopen(writer, "w") as closed:
         run = subprocess.run(
-            [sys.executable, "-m", "ipfs_consortium", "status", "--state-dir", str(tmp_path)],
+            [sys.executable, "-m", "ipfs_consortium", "status", "--config",
+             str(config_file(tmp_path, state_dir=str(tmp_path / "state")))],
             stdout=closed, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 

@@ -92,11 +92,15 @@ def test_a_peer_removed_from_the_config_keeps_its_pins_for_the_grace_period(
     assert run.code == 0
     assert set(listed["bob"]) <= set(member.node.recursive_pins()), "kept while it waits"
     assert set(run.json["awaiting_release"]) == set(listed["bob"])
-    assert "ipfs_consortium_pins_awaiting_release 3" in metrics.read_text()
+    text = metrics.read_text()
+    assert "ipfs_consortium_pins_awaiting_release 3" in text
+    assert 'ipfs_consortium_peer_configured{peer="bob"} 0' in text
+    assert 'ipfs_consortium_peer_ok{peer="bob"}' not in text
     status = member.cli("status", "--config", str(member.config_path))
     assert "3 pins no peer lists wait for release (named for bob 3); the next is due in" in (
         status.out
     )
+    assert "bob: removed from config; 3 pins wait for release, the next due in" in status.out
     assert member.cli("status", "--config", str(member.config_path), "--json").json["releases"][
         "waiting_by_peer"
     ] == {"bob": 3}

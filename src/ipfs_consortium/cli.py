@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pub.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    status = commands.add_parser("status", help="the last run's result per peer")
+    status = commands.add_parser(
+        "status", help="the last run's result per configured peer, and the pins awaiting release"
+    )
     status.add_argument("--config", type=Path, help=config_help)
     status.add_argument("--state-dir", type=Path, help=state_help)
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -196,14 +198,13 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    if args.state_dir is not None:
-        state_dir = args.state_dir
-    else:
-        state_dir = load_config(_config_path(args.config)).state_dir
+    # The config always: its peers are the ones shown (--state-dir changes only where).
+    config = load_config(_config_path(args.config))
+    state_dir = _state_dir(args.state_dir, config)
     if args.json:
-        _print(json.dumps(status_json(state_dir), indent=2))
+        _print(json.dumps(status_json(config, state_dir), indent=2))
     else:
-        _print(render_status(state_dir))
+        _print(render_status(config, state_dir))
     return EXIT_OK
 
 

@@ -1,18 +1,56 @@
 """What the state directory says about each peer: ``ipfs-consortium status`` and the
-Prometheus textfile, both from one set of figures."""
+Prometheus textfile, both from one set of figures.
 
+The peers shown are those of the config, and the peers removed from it whose pins still
+wait for their release (releases.json), marked as removed. A record that a removed peer
+left in the state directory is not shown: it would say "failing" for ever.
+"""
+
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .config import Config, Peer
 from .release import ReleaseBook
 from .state import PeerState, StateDir
 
 
-def peer_status(state: PeerState) -> dict[str, Any]:
+@dataclass
+class Figures:
+    # The config's peers in its order, then the removed peers whose pins wait.
+    peers: list[dict[str, Any]]
+    releases: dict[str, Any]
+    last_full_check: str | None
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _waiting_by_peer(book: ReleaseBook) -> dict[str, tuple[int, datetime]]:
+    """Per peer named on a waiting pin: how many wait, and when the first is due."""
+    by_peer: dict[str, tuple[int, datetime]] = {}
+    for cid, entry in book.waiting.items():
+        due = book.due(cid)
+        for peer in entry.peers:
+            count, first = by_peer.get(peer, (0, due))
+            by_peer[peer] = (count + 1, min(first, due))
+    return dict(sorted(by_peer.items()))
+
+
+def _waiting_status(waiting: tuple[int, datetime] | None) -> dict[str, Any]:
+    count, due = waiting or (0, None)
+    return {"pins_awaiting_release": count, "next_release": _stamp(due)}
+
+
+def peer_status(
+    peer: Peer, state: PeerState, waiting: tuple[int, datetime] | None
+) -> dict[str, Any]:
     return {
-        "peer": state.peer,
-        "ipns": state.ipns,
+        "peer": peer.name,
+        "configured": True,
+        "ipns": peer.ipns,
         "ok": state.last_error is None and state.last_success is not None,
         "root": state.root,
         "last_attempt": state.last_attempt,
@@ -21,36 +59,46 @@ def peer_status(state: PeerState) -> dict[str, Any]:
         "failing_since": state.failing_since,
         "pins_held": state.pins_held,
         "bytes_held": state.bytes_held,
-    }
+        "max_pins": peer.max_pins,
+        "max_bytes": peer.max_bytes,
+    } | _waiting_status(waiting)
 
 
 def release_status(book: ReleaseBook) -> dict[str, Any]:
     """The pins waiting for their release, as the last run left them."""
     next_due = min((book.due(cid) for cid in book.waiting), default=None)
-    by_peer: dict[str, int] = {}
-    for entry in book.waiting.values():
-        for peer in entry.peers:
-            by_peer[peer] = by_peer.get(peer, 0) + 1
     return {
         "waiting": len(book.waiting),
-        "waiting_by_peer": dict(sorted(by_peer.items())),
-        "next_due": next_due.isoformat(timespec="seconds") if next_due else None,
+        "waiting_by_peer": {peer: n for peer, (n, _) in _waiting_by_peer(book).items()},
+        "next_due": _stamp(next_due),
         "held": book.held,
     }
 
 
-def last_full_check(store: StateDir) -> str | None:
-    verified = store.load_verified()
-    return verified.at.isoformat(timespec="seconds") if verified else None
-
-
-def status_json(state_dir: Path) -> dict[str, Any]:
+def figures(config: Config, state_dir: Path) -> Figures:
     store = StateDir(state_dir)
+    book = store.load_releases()
+    waiting = _waiting_by_peer(book)
+    peers = [
+        peer_status(p, store.load(p.name, p.ipns)[0], waiting.get(p.name)) for p in config.peers
+    ]
+    configured = {p.name for p in config.peers}
+    peers += [
+        {"peer": name, "configured": False} | _waiting_status(entry)
+        for name, entry in waiting.items()
+        if name not in configured
+    ]
+    verified = store.load_verified()
+    return Figures(peers, release_status(book), _stamp(verified.at if verified else None))
+
+
+def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
+    found = figures(config, state_dir)
     return {
         "state_dir": str(state_dir),
-        "peers": [peer_status(s) for s in store.all()],
-        "releases": release_status(store.load_releases()),
-        "last_full_check": last_full_check(store),
+        "peers": found.peers,
+        "releases": found.releases,
+        "last_full_check": found.last_full_check,
     }
 
 
@@ -67,36 +115,47 @@ def _age(stamp: str | None, now: datetime) -> str:
     return f"{_span(int((now - datetime.fromisoformat(stamp)).total_seconds()))} ago"
 
 
-def _line(state: PeerState, now: datetime) -> str:
+def _until(stamp: str, now: datetime) -> str:
+    return _span(int((datetime.fromisoformat(stamp) - now).total_seconds()))
+
+
+def _line(peer: dict[str, Any], now: datetime) -> str:
+    name = peer["peer"]
+    if not peer["configured"]:
+        return (
+            f"{name}: removed from config; {peer['pins_awaiting_release']} pins wait for "
+            f"release, the next due in {_until(peer['next_release'], now)}"
+        )
+    if peer["last_attempt"] is None:
+        return f"{name}: never synced"
     text = (
-        f"{state.peer}: last success {_age(state.last_success, now)}, "
-        f"{state.pins_held} pins, {state.bytes_held} bytes held"
+        f"{name}: last success {_age(peer['last_success'], now)}, "
+        f"{peer['pins_held']} pins, {peer['bytes_held']} bytes held"
     )
-    if state.last_error:
-        text += f"; FAILING since {_age(state.failing_since, now)}: {state.last_error}"
+    if peer["last_error"]:
+        text += f"; FAILING since {_age(peer['failing_since'], now)}: {peer['last_error']}"
     return text
 
 
 def _release_lines(releases: dict[str, Any], now: datetime) -> list[str]:
     lines = []
     if releases["waiting"]:
-        due = datetime.fromisoformat(releases["next_due"])
+        due = releases["next_due"]
         peers = ", ".join(f"{peer} {n}" for peer, n in releases["waiting_by_peer"].items())
         lines.append(
             f"{releases['waiting']} pins no peer lists wait for release (named for {peers}); "
-            f"the next is due in {_span(int((due - now).total_seconds()))}, at {due.isoformat()}"
+            f"the next is due in {_until(due, now)}, at {due}"
         )
     if releases["held"]:
         lines.append(f"RELEASE HELD: {releases['held']}")
     return lines
 
 
-def render_status(state_dir: Path) -> str:
-    store = StateDir(state_dir)
-    states = store.all()
-    if not states:
-        return f"No sync has run yet (state directory {state_dir} is empty)."
+def render_status(config: Config, state_dir: Path) -> str:
+    found = figures(config, state_dir)
     now = datetime.now(UTC)
-    lines = [_line(state, now) for state in states]
-    lines.append(f"last full check of every pin: {_age(last_full_check(store), now)}")
-    return "\n".join(lines + _release_lines(release_status(store.load_releases()), now))
+    lines = [_line(peer, now) for peer in found.peers] or [
+        f"No peers in {config.source}, and none removed from it whose pins wait."
+    ]
+    lines.append(f"last full check of every pin: {_age(found.last_full_check, now)}")
+    return "\n".join(lines + _release_lines(found.releases, now))

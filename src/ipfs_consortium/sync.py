@@ -87,7 +87,7 @@ def run_sync(
         report = sync.run()
         if config.metrics_file is not None:
             try:
-                write_metrics(config.metrics_file, state_dir, report)
+                write_metrics(config, state_dir, report)
             except (OSError, ConsortiumError) as exc:
                 log.error("metrics file %s cannot be written (%s)", config.metrics_file, exc)
         return report

@@ -1,0 +1,229 @@
+"""Status and metrics show the config's peers (and removed ones whose pins still wait).
+
+The state directory is written through StateDir and ReleaseBook, and the real status
+command and metrics writer read it; no Kubo is needed for that.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipfs_consortium.config import load_config
+from ipfs_consortium.metrics import LAST_SUCCESS_FILE, write_metrics
+from ipfs_consortium.release import ReleaseBook, Waiting
+from ipfs_consortium.report import SyncReport
+from ipfs_consortium.state import PeerState, StateDir, Verified
+from tests.conftest import run_cli
+from tests.test_config import KEY, PEER, SEED_PEER
+from tests.test_release import cid
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime.now(UTC)
+DAY = timedelta(days=1)
+
+
+class Member:
+    """A config.json, its state directory and its metrics file, written by hand."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.config_path = tmp_path / "config.json"
+        self.store = StateDir(tmp_path / "state")
+        self.metrics_path = tmp_path / "consortium.prom"
+
+    def configure(self, *peers: dict[str, Any]) -> None:
+        self.config_path.write_text(
+            json.dumps(
+                {
+                    "peers": list(peers),
+                    "state_dir": str(self.store.path),
+                    "metrics_file": str(self.metrics_path),
+                    "release_after": 3 * 86400,
+                }
+            )
+        )
+
+    def record(self, name: str, ipns: str, failing_days: int = 0) -> None:
+        """A peer synced a day ago, failing for ``failing_days`` days since."""
+        synced = (NOW - DAY - timedelta(days=failing_days)).isoformat(timespec="seconds")
+        failing = (NOW - timedelta(days=failing_days)).isoformat(timespec="seconds")
+        self.store.ensure()
+        self.store.save(
+            PeerState(
+                peer=name,
+                ipns=ipns,
+                last_attempt=synced,
+                last_success=synced,
+                pins_held=3,
+                bytes_held=300,
+                **({"last_error": "boom", "failing_since": failing} if failing_days else {}),
+            )  # fmt: skip
+        )
+
+    def waiting(self, *named: tuple[str, ...], held: str | None = None) -> None:
+        """One pin waiting per tuple of peer names, unclaimed for a day less an hour: the
+        first is due in 2 days and an hour."""
+        since = NOW - DAY + timedelta(hours=1)
+        book = ReleaseBook(
+            {cid(i): Waiting(since, peers) for i, peers in enumerate(named)}, 3 * 86400.0, held
+        )
+        self.store.ensure()
+        self.store.save_releases(book)
+
+    def status(self, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+        run = run_cli(capsys, "status", "--config", str(self.config_path), *args)
+        assert run.code == 0, run.err
+        return run.out
+
+    def status_json(self, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
+        return {p["peer"]: p for p in json.loads(self.status(capsys, "--json"))["peers"]}
+
+    def metrics(self, report: SyncReport | None = None) -> dict[str, float]:
+        """The metrics file a sync with ``report`` writes: sample -> value."""
+        write_metrics(load_config(self.config_path), self.store.path, report or SyncReport())
+        return samples(self.metrics_path.read_text())
+
+
+def samples(text: str) -> dict[str, float]:
+    lines = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    return {sample: float(value) for sample, value in lines}
+
+
+def metric_names(text: str) -> set[str]:
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
+@pytest.fixture
+def member(tmp_path: Path) -> Member:
+    return Member(tmp_path)
+
+
+def test_a_peer_removed_from_the_config_disappears_from_status_and_metrics(
+    member: Member, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member.record("alice", PEER)
+    member.record("bob", KEY, failing_days=1060)
+    member.configure({"name": "alice", "ipns": PEER})
+
+    text = member.status(capsys)
+    metrics = member.metrics()
+
+    assert text.startswith("alice: last success 1d ago, 3 pins, 300 bytes held\n")
+    assert "bob" not in text and "FAILING" not in text
+    assert list(member.status_json(capsys)) == ["alice"]
+    assert metrics['ipfs_consortium_peer_ok{peer="alice"}'] == 1
+    assert not [sample for sample in metrics if "bob" in sample]
+
+
+def test_a_removed_peer_with_pins_awaiting_release_is_shown_as_such(
+    member: Member, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member.record("alice", PEER)
+    member.record("bob", KEY, failing_days=1060)
+    member.waiting(("bob",), ("bob",), ("alice", "bob"))
+    member.configure({"name": "alice", "ipns": PEER})
+
+    text = member.status(capsys)
+    peers = member.status_json(capsys)
+    metrics = member.metrics()
+
+    assert "bob: removed from config; 3 pins wait for release, the next due in 2d\n" in text
+    assert "3 pins no peer lists wait for release (named for alice 1, bob 3)" in text
+    assert "FAILING" not in text
+    assert peers["bob"] == {
+        "peer": "bob", "configured": False, "pins_awaiting_release": 3,
+        "next_release": (NOW + 2 * DAY + timedelta(hours=1)).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    assert peers["alice"]["configured"] and peers["alice"]["pins_awaiting_release"] == 1
+    assert metrics['ipfs_consortium_peer_configured{peer="bob"}'] == 0
+    assert metrics['ipfs_consortium_peer_configured{peer="alice"}'] == 1
+    assert metrics['ipfs_consortium_peer_pins_awaiting_release{peer="bob"}'] == 3
+    assert metrics["ipfs_consortium_pins_awaiting_release"] == 3
+    for name in ("ok", "failing_since_timestamp_seconds", "pins_held", "max_pins"):
+        assert f'ipfs_consortium_peer_{name}{{peer="bob"}}' not in metrics
+        assert f'ipfs_consortium_peer_{name}{{peer="alice"}}' in metrics
+
+
+def test_a_configured_peer_never_synced_shows_as_never_synced(
+    member: Member, capsys: pytest.CaptureFixture[str]
+) -> None:
+    member.record("alice", PEER)
+    member.configure(
+        {"name": "alice", "ipns": PEER},
+        {"name": "carol", "ipns": SEED_PEER, "max_pins": 5, "max_bytes": 1000},
+    )
+
+    text = member.status(capsys)
+    carol = member.status_json(capsys)["carol"]
+    metrics = member.metrics()
+
+    assert "\ncarol: never synced\n" in text
+    assert (carol["configured"], carol["ok"], carol["last_attempt"]) == (True, False, None)
+    assert metrics['ipfs_consortium_peer_ok{peer="carol"}'] == 0
+    assert metrics['ipfs_consortium_peer_last_success_timestamp_seconds{peer="carol"}'] == 0
+    assert metrics['ipfs_consortium_peer_max_pins{peer="carol"}'] == 5
+    assert metrics['ipfs_consortium_peer_max_bytes{peer="carol"}'] == 1000
+    assert metrics['ipfs_consortium_peer_max_pins{peer="alice"}'] == 10_000
+    assert 'ipfs_consortium_peer_max_bytes{peer="alice"}' not in metrics, "alice has no quota"
+
+
+def test_status_with_state_dir_still_shows_the_configs_peers(
+    member: Member, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    member.configure({"name": "alice", "ipns": PEER})
+    member.store = StateDir(tmp_path / "elsewhere")
+    member.record("alice", PEER)
+    member.record("bob", KEY)
+
+    text = member.status(capsys, "--state-dir", str(member.store.path))
+
+    assert text.startswith("alice: last success 1d ago") and "bob" not in text
+
+
+def test_the_last_success_survives_runs_that_cannot_reach_kubo(member: Member) -> None:
+    member.configure({"name": "alice", "ipns": PEER})
+    member.store.ensure()
+    down = SyncReport(kubo_error="Kubo's RPC API at http://127.0.0.1:9 is unreachable")
+
+    assert member.metrics(down)["ipfs_consortium_last_success_timestamp_seconds"] == 0
+
+    earlier = NOW - DAY
+    (member.store.path / LAST_SUCCESS_FILE).write_text(json.dumps({"at": earlier.isoformat()}))
+    metrics = member.metrics(down)
+    assert metrics["ipfs_consortium_last_success_timestamp_seconds"] == earlier.timestamp()
+    assert metrics["ipfs_consortium_kubo_up"] == 0
+    assert metrics["ipfs_consortium_last_run_exit_code"] == 3
+
+    metrics = member.metrics(SyncReport())
+    assert (
+        metrics["ipfs_consortium_last_success_timestamp_seconds"]
+        == metrics["ipfs_consortium_last_run_timestamp_seconds"]
+        >= NOW.timestamp()
+    )
+    metrics = member.metrics(down)
+    assert metrics["ipfs_consortium_last_success_timestamp_seconds"] > earlier.timestamp()
+
+
+@pytest.fixture
+def written(member: Member) -> set[str]:
+    """The name of every metric in a metrics file with peers, quotas, a removed peer with
+    pins waiting, a release held and a full check."""
+    member.record("alice", PEER)
+    member.record("bob", KEY, failing_days=2)
+    member.waiting(("bob",), ("gone",), held="refusing to release 16 of 20 pins")
+    member.store.save_verified(Verified(NOW, "config", "node"))
+    member.configure(
+        {"name": "alice", "ipns": PEER, "max_pins": 5, "max_bytes": 10_000},
+        {"name": "bob", "ipns": KEY},
+    )
+    member.metrics()
+    return metric_names(member.metrics_path.read_text())
+
+
+def test_every_metric_written_is_documented_in_the_readme(written: set[str]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert {name for name in written if f"`{name}`" not in readme} == set()
