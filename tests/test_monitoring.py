@@ -1,4 +1,5 @@
-"""Status and metrics show the config's peers (and removed ones whose pins still wait).
+"""Status and metrics show the config's peers (and removed ones whose pins still wait);
+the alerting rules and the dashboard use only metrics the tool writes.
 
 The state directory is written through StateDir and ReleaseBook, and the real status
 command and metrics writer read it; no Kubo is needed for that.
@@ -7,11 +8,13 @@ command and metrics writer read it; no Kubo is needed for that.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ipfs_consortium.config import load_config
 from ipfs_consortium.metrics import LAST_SUCCESS_FILE, write_metrics
@@ -23,6 +26,15 @@ from tests.test_config import KEY, PEER, SEED_PEER
 from tests.test_release import cid
 
 ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "files" / "prometheus" / "ipfs-consortium.rules.yml"
+DASHBOARD = ROOT / "files" / "grafana" / "ipfs-consortium.json"
+ALERTS = {
+    "IpfsConsortiumPeerFailing",
+    "IpfsConsortiumKuboDown",
+    "IpfsConsortiumNoSuccessfulSync",
+    "IpfsConsortiumQuotaReached",
+    "IpfsConsortiumReleaseHeld",
+}
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
 
@@ -224,6 +236,50 @@ def written(member: Member) -> set[str]:
     return metric_names(member.metrics_path.read_text())
 
 
+def names_in(expr: str) -> set[str]:
+    return set(re.findall(r"\bipfs_consortium_\w+", expr))
+
+
+def rules() -> list[dict[str, Any]]:
+    (group,) = yaml.safe_load(RULES.read_text())["groups"]
+    assert group["name"] == "ipfs-consortium"
+    rules: list[dict[str, Any]] = group["rules"]
+    return rules
+
+
+def dashboard_exprs() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+
+
+def test_every_metric_the_rules_and_the_dashboard_use_is_written(written: set[str]) -> None:
+    for expr in [rule["expr"] for rule in rules()] + dashboard_exprs():
+        used = names_in(expr)
+        assert used, f"no ipfs-consortium metric in {expr!r}"
+        assert used <= written, f"{expr!r} uses metrics the tool does not write"
+
+
 def test_every_metric_written_is_documented_in_the_readme(written: set[str]) -> None:
     readme = (ROOT / "README.md").read_text()
     assert {name for name in written if f"`{name}`" not in readme} == set()
+
+
+def test_the_rules_are_the_five_documented_alerts() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert {rule["alert"] for rule in rules()} == ALERTS
+    assert {alert for alert in ALERTS if f"`{alert}`" not in readme} == set()
+    for rule in rules():
+        assert rule["labels"]["severity"] in ("warning", "critical")
+        assert {"summary", "description"} <= set(rule["annotations"])
+
+
+def test_the_dashboard_takes_its_data_source_and_members_as_variables() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["DS_PROMETHEUS"]["type"] == "datasource"
+    assert variables["instance"]["includeAll"]
+    targets = [t for p in dashboard["panels"] for t in p.get("targets", [])]
+    for target in targets:
+        assert target["datasource"]["uid"] == "${DS_PROMETHEUS}"
+        selectors = re.findall(r"\bipfs_consortium_\w+(\{[^}]*\})?", target["expr"])
+        assert selectors and all(s == '{instance=~"$instance"}' for s in selectors), target
