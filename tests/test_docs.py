@@ -1,0 +1,136 @@
+"""The documentation points at what exists: every relative link in every Markdown file
+resolves (headings included), and the README's map of the code names every module."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+MAP_START = "<!-- module-map:"
+MAP_END = "<!-- /module-map -->"
+
+_FENCE = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1", re.M | re.S)
+_CODE = re.compile(r"(`+).+?\1", re.S)
+_INLINE_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$", re.M)
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+def _markdown_files() -> list[Path]:
+    """Every Markdown file git tracks or would track (new files count before a commit)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return sorted(ROOT / name for name in set(listed) if (ROOT / name).exists())
+
+
+def _prose(text: str) -> str:
+    """The text without code blocks and code spans, where brackets are not links."""
+    return _CODE.sub("", _FENCE.sub("", text))
+
+
+def links(text: str) -> list[str]:
+    prose = _prose(text)
+    return _INLINE_LINK.findall(prose) + _REFERENCE.findall(prose)
+
+
+def anchors(text: str) -> set[str]:
+    """The ids GitHub gives the headings of a Markdown text."""
+    seen: dict[str, int] = {}
+    ids = set()
+    for heading in _HEADING.findall(_FENCE.sub("", text)):
+        plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "")
+        slug = re.sub(r"[^\w\- ]", "", plain.strip().lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        ids.add(slug if count == 0 else f"{slug}-{count}")
+    return ids
+
+
+def _broken(source: Path, target: str) -> str | None:
+    """Why the link `target` in `source` does not resolve, or None."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+        return None  # https:, mailto: and the like are not checked here
+    path, _, anchor = target.partition("#")
+    file = (source.parent / path).resolve() if path else source
+    if not file.exists():
+        return f"{path} does not exist"
+    if anchor and file.suffix == ".md" and anchor not in anchors(file.read_text()):
+        return f"{path or 'this file'} has no heading #{anchor}"
+    return None
+
+
+def test_the_markdown_files_are_found() -> None:
+    names = {path.relative_to(ROOT).as_posix() for path in _markdown_files()}
+    assert {"README.md", "roles/kubo/README.md"} <= names
+
+
+@pytest.mark.parametrize(
+    "source", _markdown_files(), ids=lambda path: path.relative_to(ROOT).as_posix()
+)
+def test_every_relative_link_resolves(source: Path) -> None:
+    problems = {
+        target: why
+        for target in links(source.read_text())
+        if (why := _broken(source, target)) is not None
+    }
+    assert problems == {}
+
+
+def test_links_and_anchors_are_read_as_github_does(tmp_path: Path) -> None:
+    text = (
+        "# Full checks: `verify_interval`\n## config.json\n## A, b & c\n## A, b & c\n"
+        "```sh\n# not a heading [x](nowhere.md)\n```\n"
+        'See [a](other.md#x) and `[b](code.md)`, [c](<spaced.md> "title").\n'
+        "[ref]: ref.md\n"
+    )
+    assert anchors(text) == {"full-checks-verify_interval", "configjson", "a-b--c", "a-b--c-1"}
+    assert links(text) == ["other.md#x", "spaced.md", "ref.md"]
+    source = tmp_path / "doc.md"
+    source.write_text(text)
+    (tmp_path / "other.md").write_text("# Y\n")
+    assert _broken(source, "#configjson") is None
+    assert _broken(source, "#nothing") == "this file has no heading #nothing"
+    assert _broken(source, "other.md#y") is None
+    assert _broken(source, "other.md#x") == "other.md has no heading #x"
+    assert _broken(source, "missing.md") == "missing.md does not exist"
+    assert _broken(source, "https://example.org/x.md") is None
+
+
+def _module_map() -> list[str]:
+    text = README.read_text()
+    start, end = text.find(MAP_START), text.find(MAP_END)
+    assert 0 <= start < end, f"README.md has no module map between {MAP_START}… and {MAP_END}"
+    return [target.rstrip("/") for target in links(text[start:end])]
+
+
+def test_the_module_map_names_every_module() -> None:
+    """Every module of the sync tool and the EC2 helpers' package (in the sync tool's tree
+    or a distribution of its own) has a line in the map, and every line names one that
+    exists. When this fails, add or remove the lines it names."""
+    src = ROOT / "src"
+    modules = {path.relative_to(ROOT).as_posix() for path in (src / "ipfs_consortium").glob("*.py")}
+    packages = {
+        path.relative_to(ROOT).as_posix()
+        for path in [src / "ipfs_consortium" / "ec2", src / "consortium_ec2"]
+        if path.is_dir()
+    }
+    mapped = _module_map()
+    assert len(mapped) == len(set(mapped)), "a module is mapped twice"
+    missing = sorted((modules | packages) - set(mapped))
+    assert not missing, f"add to the README's module map: {', '.join(missing)}"
+    gone = sorted(set(mapped) - modules - packages)
+    assert not gone, f"remove from the README's module map: {', '.join(gone)}"
+
+
+def test_the_roles_are_all_in_the_map() -> None:
+    roles = sorted(path.name for path in (ROOT / "roles").iterdir() if path.is_dir())
+    mapped = re.findall(r"^\* \[`(\w+)`\]\(roles/(\w+)/README\.md\)", README.read_text(), re.M)
+    assert sorted(name for name, _ in mapped) == roles
+    assert all(name == directory for name, directory in mapped)
