@@ -99,7 +99,7 @@ def test_a_peer_listing_anothers_content_then_withdrawing_it(net: Net, member: M
 
     assert run.code == 0
     assert member.node.recursive_pins()[precious] == f"{PIN_PREFIX}alice"
-    peers = {p["name"]: p for p in run.json["peers"]}
+    peers = {p["peer"]: p for p in run.json["peers"]}
     assert peers["mallory"]["unpinned"] == 1 and peers["alice"]["unpinned"] == 0
 
 

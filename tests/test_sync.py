@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ipfs_consortium import progress
 from ipfs_consortium.cid import parse_cid
 from ipfs_consortium.lock import SyncLock
 from ipfs_consortium.pinnames import PinNames
@@ -42,7 +43,7 @@ def test_two_publishers_and_a_syncing_member(net: Net, member: Member) -> None:
         assert pins[cid] == f"{PIN_PREFIX}{alice.peer_id}"
     for cid in [*b_cids, parse_cid(b_root)]:
         assert pins[cid] == f"{PIN_PREFIX}bob"
-    peers = {p["name"]: p for p in run.json["peers"]}
+    peers = {p["peer"]: p for p in run.json["peers"]}
     assert peers["bob"]["manifests"] == 2
     assert peers["bob"]["newly_pinned"] == 4
     assert peers[alice.peer_id]["root"] == parse_cid(a_root)
@@ -115,7 +116,7 @@ def test_peer_offline_past_its_record_lifetime_keeps_its_pins(net: Net, member: 
     pins = member.node.recursive_pins()
     assert set(a_cids) <= set(pins), "a peer that fails keeps its pins"
     assert len(ours(pins)) == 5, "the other peers carry on"
-    peers = {p["name"]: p for p in run.json["peers"]}
+    peers = {p["peer"]: p for p in run.json["peers"]}
     assert not peers["alice"]["ok"] and peers["bob"]["ok"]
     assert (
         "/ipns/" in peers["alice"]["errors"][0] and "did not resolve" in peers["alice"]["errors"][0]
@@ -274,6 +275,24 @@ def test_content_nobody_has_stalls_and_the_rest_goes_on(net: Net, member: Member
     (peer,) = run.json["peers"]
     assert peer["failed"] == 1
     assert f"pin {missing} made no progress for 2s" in peer["errors"][0]
+
+
+def test_one_long_pin_logs_its_progress_while_it_runs(
+    net: Net, member: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = net.node()
+    missing = "bafkreie5zkhkxqyz7uhq6puaqcbc7t5xdxk7u3bxbf3chjmw6y6awqx2ai"  # of bytes nobody has
+    alice.publish_json_dir({"m.json": [missing]})
+    member.configure([alice.peer_id], stall_timeout=3)
+    monkeypatch.setattr(progress, "INTERVAL", 0.5)
+
+    run = member.sync()
+
+    # The manifest directory is pinned at once; the missing CID stalls for 3 s.
+    running = [line for line in run.err.splitlines() if "pinning: 1/2 done" in line]
+    assert len(running) >= 3, run.err
+    assert all("1 running" in line for line in running)
+    assert "pinning: 2/2 done, 1 failed" in run.err
 
 
 def test_kubo_down_is_exit_3_and_changes_nothing(member: Member) -> None:

@@ -20,6 +20,7 @@ from .errors import (
     UsageError,
 )
 from .forget import forget_peer
+from .kubo import KuboClient
 from .publish import publish
 from .report import (
     EXIT_INTERRUPTED,
@@ -31,7 +32,7 @@ from .report import (
     EXIT_USAGE,
 )
 from .status import render_status, status_json
-from .sync import client_for, run_sync
+from .sync import run_sync
 
 log = logging.getLogger("ipfs_consortium")
 
@@ -181,7 +182,7 @@ def _publish_config(args: argparse.Namespace) -> Config:
 
 def _publish(args: argparse.Namespace) -> int:
     config = _publish_config(args)
-    client = client_for(config)
+    client = KuboClient.from_config(config)
     try:
         result = publish(
             client, args.directory, args.key, config.max_manifest_bytes, args.allow_empty

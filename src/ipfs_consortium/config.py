@@ -10,10 +10,10 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .cid import LIBP2P_KEY, b58decode, codec_name, is_multihash, parse_cid_codec
 from .errors import CIDError, ConfigError
@@ -24,6 +24,8 @@ DEFAULT_STATE_DIR = (
     Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "ipfs-consortium"
 )
 _MiB = 1024 * 1024
+
+T = TypeVar("T")
 
 # A DNSLink name (``example.org``) is a valid IPNS name too; Kubo resolves it.
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
@@ -55,33 +57,6 @@ class ApiAuth:
 
     file: Path
     header: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class Config:
-    peers: tuple[Peer, ...]
-    api: str = DEFAULT_API
-    state_dir: Path = DEFAULT_STATE_DIR
-    concurrency: int = 32
-    max_pins: int = 10_000
-    max_bytes: int | None = None
-    max_manifest_bytes: int = 8 * _MiB
-    max_manifest_files: int = 1_000
-    connect_timeout: float = 5.0
-    request_timeout: float = 60.0
-    resolve_timeout: float = 60.0
-    stall_timeout: float = 120.0
-    metrics_file: Path | None = None
-    api_auth: ApiAuth | None = None
-    consortium: str = "default"
-    release_after: float = 3 * 86400.0
-    max_release_fraction: float = 0.5
-    # How long a run may trust its records instead of listing every pin (verify.py).
-    verify_interval: float = 3600.0
-    source: str = field(default="<defaults>", compare=False)
-
-
-_DEFAULT = Config(peers=())
 
 
 def normalize_ipns_name(value: str) -> str:
@@ -177,8 +152,8 @@ class _Reader:
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.where}: key {key!r} {problem}")
 
-    def check_keys(self, allowed: set[str]) -> None:
-        unknown = sorted(set(self.data) - allowed)
+    def check_keys(self, allowed: Collection[str]) -> None:
+        unknown = sorted(set(self.data) - set(allowed))
         if unknown:
             raise ConfigError(
                 f"{self.where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
@@ -221,34 +196,100 @@ class _Reader:
             raise self.fail(key, f"must be a string, not {json.dumps(value)}")
         return value
 
-    def path(self, key: str, default: str | None = None) -> Path:
-        value = self.string(key, default)
+    def path(self, key: str, default: Path | None = None) -> Path:
+        value = self.string(key, None if default is None else str(default))
         # The system calls take no NUL in a path: it would surface as a ValueError later.
         if "\0" in value:
             raise self.fail(key, "holds a NUL character")
         return Path(value)
 
-    def optional_path(self, key: str) -> Path | None:
-        return None if self.data.get(key) is None else self.path(key)
+    def optional_path(self, key: str, default: Path | None = None) -> Path | None:
+        return None if self.data.get(key, default) is None else self.path(key, default)
 
 
-_TOP_KEYS = {
-    "peers", "api", "state_dir", "concurrency", "max_pins", "max_bytes",
-    "max_manifest_bytes", "max_manifest_files", "connect_timeout", "request_timeout",
-    "resolve_timeout", "stall_timeout", "metrics_file", "consortium", "release_after",
-    "max_release_fraction", "verify_interval", "api_auth_file",
-}  # fmt: skip
+# How a setting is read from config.json: (reader, key, default) -> value.
+_Read = Callable[[_Reader, str, T], T]
+
+
+def _setting(default: T, read: _Read[T], key: str | None = None) -> T:
+    """A Config field that config.json sets under ``key`` (default: the field's name)."""
+    return field(default=default, metadata={"read": read, "key": key})
+
+
+def _whole(minimum: int) -> _Read[int]:
+    return lambda reader, key, default: reader.integer(key, default, minimum)
+
+
+def _span(low: float, high: float, what: str) -> _Read[float]:
+    return lambda reader, key, default: reader.number(key, default, low, high, what)
+
+
+def _api(reader: _Reader, key: str, default: str) -> str:
+    value = reader.string(key, default)
+    try:
+        return normalize_api(value)
+    except ValueError as exc:
+        raise reader.fail(key, f"{value!r} {exc}") from None
+
+
+def _api_auth(reader: _Reader, key: str, default: ApiAuth | None) -> ApiAuth | None:
+    path = reader.optional_path(key)
+    try:
+        return default if path is None else _read_api_auth(path)
+    except ValueError as exc:
+        raise reader.fail(key, str(exc)) from None
+
+
+def _consortium(reader: _Reader, key: str, default: str) -> str:
+    value = reader.string(key, default)
+    if not _CONSORTIUM.match(value):
+        raise reader.fail(key, "may hold only letters, digits, '.', '_' and '-' (1-32)")
+    return value
+
+
+_SECONDS_OR_ZERO = _span(0, math.inf, "a number of seconds (0 or more)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of config.json; each field's default is the only one there is."""
+
+    peers: tuple[Peer, ...]
+    api: str = _setting(DEFAULT_API, _api)
+    state_dir: Path = _setting(DEFAULT_STATE_DIR, _Reader.path)
+    concurrency: int = _setting(32, _whole(1))
+    # The quota of each peer that sets none of its own.
+    max_pins: int = _setting(10_000, _whole(0))
+    max_bytes: int | None = _setting(None, _Reader.optional_integer)
+    max_manifest_bytes: int = _setting(8 * _MiB, _whole(1))
+    max_manifest_files: int = _setting(1_000, _whole(1))
+    connect_timeout: float = _setting(5.0, _Reader.seconds)
+    request_timeout: float = _setting(60.0, _Reader.seconds)
+    resolve_timeout: float = _setting(60.0, _Reader.seconds)
+    stall_timeout: float = _setting(120.0, _Reader.seconds)
+    metrics_file: Path | None = _setting(None, _Reader.optional_path)
+    api_auth: ApiAuth | None = _setting(None, _api_auth, key="api_auth_file")
+    consortium: str = _setting("default", _consortium)
+    release_after: float = _setting(3 * 86400.0, _SECONDS_OR_ZERO)
+    max_release_fraction: float = _setting(0.5, _span(0, 1, "a fraction from 0 to 1"))
+    # How long a run may trust its records instead of listing every pin (verify.py).
+    verify_interval: float = _setting(3600.0, _SECONDS_OR_ZERO)
+    source: str = field(default="<defaults>", compare=False)
+
+
+# config.json's key of each setting, by field name.
+_SETTINGS = {f.name: f.metadata["key"] or f.name for f in fields(Config) if "read" in f.metadata}
 _PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes"}
 
 
-def _parse_peer(item: object, index: int, where: str, quota: tuple[int, int | None]) -> Peer:
+def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any]) -> Peer:
     place = f"{where}: peers[{index}]"
     if isinstance(item, str):
         try:
             ipns = normalize_ipns_name(item)
         except ValueError as exc:
             raise ConfigError(f"{place} {item!r} {exc}") from None
-        return Peer(name=ipns, ipns=ipns, max_pins=quota[0], max_bytes=quota[1])
+        return Peer(ipns, ipns, defaults["max_pins"], defaults["max_bytes"])
     if not isinstance(item, dict):
         raise ConfigError(f"{place} must be an IPNS name or an object, not {json.dumps(item)}")
     reader = _Reader(item, place)
@@ -265,8 +306,8 @@ def _parse_peer(item: object, index: int, where: str, quota: tuple[int, int | No
     return Peer(
         name=name,
         ipns=ipns,
-        max_pins=reader.integer("max_pins", quota[0], minimum=0),
-        max_bytes=reader.optional_integer("max_bytes", quota[1]),
+        max_pins=reader.integer("max_pins", defaults["max_pins"], minimum=0),
+        max_bytes=reader.optional_integer("max_bytes", defaults["max_bytes"]),
     )
 
 
@@ -275,15 +316,16 @@ def parse_config(data: object, source: str) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: must be a JSON object with a 'peers' key")
     reader = _Reader(data, source)
-    reader.check_keys(_TOP_KEYS)
+    reader.check_keys({"peers", *_SETTINGS.values()})
     peers_value = data.get("peers")
     if not isinstance(peers_value, list):
         raise reader.fail("peers", "is required and must be a list of IPNS names or objects")
-    quota = (
-        reader.integer("max_pins", _DEFAULT.max_pins),
-        reader.optional_integer("max_bytes", _DEFAULT.max_bytes),
-    )
-    peers = tuple(_parse_peer(p, i, source, quota) for i, p in enumerate(peers_value))
+    settings = {
+        f.name: f.metadata["read"](reader, _SETTINGS[f.name], f.default)
+        for f in fields(Config)
+        if f.name in _SETTINGS
+    }
+    peers = tuple(_parse_peer(p, i, source, settings) for i, p in enumerate(peers_value))
     seen: dict[str, int] = {}
     for index, peer in enumerate(peers):
         for label in {peer.name, peer.ipns}:
@@ -292,54 +334,7 @@ def parse_config(data: object, source: str) -> Config:
                     f"{source}: peers[{index}] repeats {label!r} from peers[{seen[label]}]"
                 )
             seen[label] = index
-    api = reader.string("api", _DEFAULT.api)
-    try:
-        api = normalize_api(api)
-    except ValueError as exc:
-        raise reader.fail("api", f"{api!r} {exc}") from None
-    auth_file = reader.optional_path("api_auth_file")
-    try:
-        api_auth = None if auth_file is None else _read_api_auth(auth_file)
-    except ValueError as exc:
-        raise reader.fail("api_auth_file", str(exc)) from None
-    consortium = reader.string("consortium", _DEFAULT.consortium)
-    if not _CONSORTIUM.match(consortium):
-        raise reader.fail("consortium", "may hold only letters, digits, '.', '_' and '-' (1-32)")
-    return Config(
-        peers=peers,
-        api=api,
-        state_dir=reader.path("state_dir", str(_DEFAULT.state_dir)),
-        concurrency=reader.integer("concurrency", _DEFAULT.concurrency, minimum=1),
-        max_pins=quota[0],
-        max_bytes=quota[1],
-        max_manifest_bytes=reader.integer(
-            "max_manifest_bytes", _DEFAULT.max_manifest_bytes, minimum=1
-        ),
-        max_manifest_files=reader.integer(
-            "max_manifest_files", _DEFAULT.max_manifest_files, minimum=1
-        ),
-        connect_timeout=reader.seconds("connect_timeout", _DEFAULT.connect_timeout),
-        request_timeout=reader.seconds("request_timeout", _DEFAULT.request_timeout),
-        resolve_timeout=reader.seconds("resolve_timeout", _DEFAULT.resolve_timeout),
-        stall_timeout=reader.seconds("stall_timeout", _DEFAULT.stall_timeout),
-        metrics_file=reader.optional_path("metrics_file"),
-        api_auth=api_auth,
-        consortium=consortium,
-        release_after=reader.number(
-            "release_after", _DEFAULT.release_after, 0, math.inf, "a number of seconds (0 or more)"
-        ),
-        max_release_fraction=reader.number(
-            "max_release_fraction", _DEFAULT.max_release_fraction, 0, 1, "a fraction from 0 to 1"
-        ),
-        verify_interval=reader.number(
-            "verify_interval",
-            _DEFAULT.verify_interval,
-            0,
-            math.inf,
-            "a number of seconds (0 or more)",
-        ),  # fmt: skip
-        source=source,
-    )
+    return Config(peers=peers, source=source, **settings)
 
 
 def load_config(path: Path) -> Config:

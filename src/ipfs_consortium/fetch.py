@@ -1,4 +1,5 @@
-"""Read one peer: resolve its IPNS name, list its manifest directory, parse each manifest.
+"""The read step of a sync: resolve each peer's IPNS name, list its manifest directory,
+parse each manifest. Peers are read side by side.
 
 A file that cannot be used is reported and skipped, and the reading is then marked
 incomplete, which keeps the peer's old pins (see plan.py). An unchanged root whose pins
@@ -8,18 +9,22 @@ Resolving is a step of its own: a run whose peers all resolve as before may stop
 """
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .cid import CidKey, cid_key
 from .config import Config, Peer
 from .errors import KuboRefused, KuboUnreachable, ManifestError
 from .kubo import LINK_FILE, KuboClient
 from .manifest import check_size, is_manifest_name, read_manifest
-from .state import PeerState
+from .state import Limits, PeerState, Wanted
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Failures of the node, not of the peer being read: they stop the whole run.
 _NODE_FAULTS = (KuboUnreachable, KuboRefused)
@@ -40,10 +45,55 @@ class Reading:
     complete: bool = False
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Set when Kubo itself failed while this peer was read: the whole run stops.
+    kubo_error: str | None = None
 
 
-def limits_of(peer: Peer, config: Config) -> list[int | None]:
-    return [peer.max_pins, peer.max_bytes, config.max_manifest_bytes, config.max_manifest_files]
+def resolve_all(client: KuboClient, config: Config) -> list[Reading]:
+    """Resolve every peer's name; the first step, and all an unchanged run does."""
+
+    def resolve(peer: Peer) -> Reading:
+        try:
+            return resolve_peer(client, peer, config)
+        except KuboUnreachable as exc:
+            errors = [f"peer {peer.name}: not resolved ({exc})"]
+            return Reading(peer, errors=errors, kubo_error=str(exc))
+
+    return _each(resolve, config.peers, config)
+
+
+def read_all(
+    client: KuboClient,
+    resolved: Sequence[Reading],
+    config: Config,
+    records: Mapping[str, PeerState],
+    wanted: Mapping[str, Wanted],
+    pins: Mapping[CidKey, str],
+) -> list[Reading]:
+    """Read the manifests of every peer that resolved; each reading's problems are logged."""
+
+    def read(reading: Reading) -> Reading:
+        name = reading.peer.name
+        try:
+            return read_peer(client, reading, config, records[name], wanted[name], pins)
+        except KuboUnreachable as exc:
+            reading.errors.append(f"peer {name}: not read ({exc})")
+            reading.complete, reading.kubo_error = False, str(exc)
+            return reading
+
+    readings = _each(read, resolved, config)
+    for reading in readings:
+        for warning in reading.warnings:
+            log.warning("%s", warning)
+        for error in reading.errors:
+            log.error("%s", error)
+    return readings
+
+
+def _each(work: Callable[[T], Reading], items: Sequence[T], config: Config) -> list[Reading]:
+    workers = max(1, min(config.concurrency, len(items)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="read") as pool:
+        return list(pool.map(work, items))
 
 
 def resolve_peer(client: KuboClient, peer: Peer, config: Config) -> Reading:
@@ -57,16 +107,6 @@ def resolve_peer(client: KuboClient, peer: Peer, config: Config) -> Reading:
     except Exception as exc:  # noqa: BLE001 - any failure of one peer is that peer's error
         reading.errors.append(f"peer {peer.name}: {peer.path} did not resolve ({exc})")
     return reading
-
-
-def is_unchanged(reading: Reading, config: Config, previous: PeerState) -> bool:
-    """Whether the peer resolved to the root it had when last read in full, same limits."""
-    return (
-        previous.complete
-        and previous.root is not None
-        and previous.root == reading.root
-        and previous.limits == limits_of(reading.peer, config)
-    )
 
 
 def read_peer(
@@ -85,7 +125,7 @@ def read_peer(
     if reading.root is None:
         return reading
     if (
-        is_unchanged(reading, config, previous)
+        previous.unchanged(reading.root, Limits.of(peer, config))
         and previous_wanted
         and all(cid in pins for cid in previous_wanted)
     ):

@@ -13,10 +13,10 @@ from pathlib import Path
 from .cid import CidKey, key_text
 from .config import Config, is_peer_label
 from .errors import ConfigError
+from .kubo import KuboClient
 from .lock import SyncLock
 from .pinnames import PinNames
 from .state import StateDir
-from .sync import client_for
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,10 @@ def _forget(config: Config, store: StateDir, peer: str, dry_run: bool) -> Forgot
     names = PinNames.of(config.consortium, [*(p.name for p in config.peers), peer])
     listed: set[CidKey] = set()
     for p in config.peers:
-        state, legacy = store.load(p.name, p.ipns)
-        listed.update(store.load_wanted(state, legacy))
+        listed.update(store.load_wanted(store.load(p.name, p.ipns)))
     released: list[CidKey] = []
     renamed: dict[CidKey, str] = {}
-    client = client_for(config)
+    client = KuboClient.from_config(config)
     try:
         for cid, name in client.recursive_pins().items():
             owners = names.owners(name)

@@ -94,7 +94,8 @@ def iter_json_array(
     decoder = json.JSONDecoder()
     first = stream.skip_space()
     if first != "[":
-        rest = [stream.text[stream.pos :].encode()]
+        # The decoder may hold the first bytes of a character cut by a chunk's end.
+        rest = [stream.text[stream.pos :].encode(), stream.utf8.getstate()[0]]
         rest.extend(stream.chunks)
         value = decode_json(b"".join(rest), where, error)
         raise error(f"{where}: must be {expected}, not a JSON {type(value).__name__}")

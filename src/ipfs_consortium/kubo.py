@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .cid import CidKey, key_of_canonical, key_text, parse_cid
-from .config import ApiAuth
+from .config import ApiAuth, Config
 from .errors import (
     CIDError,
     KuboError,
@@ -46,24 +46,20 @@ class Link:
     type: int
 
 
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = 5.0
-    request: float = 60.0
-
-
 class KuboClient:
     """Talks to one Kubo node. Safe to share between threads."""
 
     def __init__(
         self,
         api: str,
-        timeouts: Timeouts = Timeouts(),
-        pool_size: int = 10,
+        connect_timeout: float,
+        request_timeout: float,
+        pool_size: int,
         auth: ApiAuth | None = None,
     ) -> None:
         self.api = api.rstrip("/")
-        self.timeouts = timeouts
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
         self.auth = auth
         self.session = requests.Session()
         if auth is not None:
@@ -73,6 +69,17 @@ class KuboClient:
         self.session.mount("https://", adapter)
         self._calls_lock = threading.Lock()
         self.calls = 0
+
+    @classmethod
+    def from_config(cls, config: Config) -> "KuboClient":
+        # A connection for each pin in flight, and spares for the run's other calls.
+        return cls(
+            config.api,
+            config.connect_timeout,
+            config.request_timeout,
+            pool_size=config.concurrency + 2,
+            auth=config.api_auth,
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -91,10 +98,10 @@ class KuboClient:
         with self._calls_lock:
             self.calls += 1
         url = f"{self.api}/api/v0/{command}"
-        read = self.timeouts.request if timeout is None else timeout
+        read = self.request_timeout if timeout is None else timeout
         try:
             response = self.session.post(
-                url, params=params, timeout=(self.timeouts.connect, read), stream=stream, **kwargs
+                url, params=params, timeout=(self.connect_timeout, read), stream=stream, **kwargs
             )
         except requests.Timeout:
             raise KuboTimeout(f"Kubo {command}: no answer within {read:g}s") from None
@@ -237,9 +244,15 @@ class KuboClient:
             response.close()
 
     def pin_add(
-        self, key: CidKey, name: str, stall_timeout: float, max_bytes: int | None = None
+        self,
+        key: CidKey,
+        name: str,
+        stall_timeout: float,
+        max_bytes: int | None = None,
+        fetched: Callable[[int], None] | None = None,
     ) -> int:
-        """Pin recursively; return the bytes Kubo reported fetching.
+        """Pin recursively; return the bytes Kubo reported fetching (and tell ``fetched``
+        each time that figure grows).
 
         Kubo streams a progress line every half second; the pin is abandoned (and Kubo
         cancels it when the connection closes) once the figures stop moving for
@@ -258,6 +271,8 @@ class KuboClient:
                         current = _progress(cid, event)
                         if current != last:
                             last, last_change = current, time.monotonic()
+                            if fetched is not None:
+                                fetched(last[1])
                     if max_bytes is not None and last[1] > max_bytes:
                         break
                     if done:

@@ -21,11 +21,21 @@ from .pinnames import PinNames
 class Claim:
     """What one peer wants this run, and whether that list is the whole truth."""
 
-    label: str
+    peer: str
     # In the order they should be pinned, each once.
     cids: Collection[CidKey]
     # False when the peer could not be read in full: its old pins must then stay.
     complete: bool
+
+    @classmethod
+    def of(
+        cls, peer: str, wanted: Collection[CidKey], complete: bool, before: Mapping[CidKey, int]
+    ) -> "Claim":
+        """A peer read in full claims what it lists now; a peer that was not claims that
+        and all it claimed when it was last read in full (``before``)."""
+        if complete:
+            return cls(peer, wanted, True)
+        return cls(peer, {**dict.fromkeys(wanted), **before}, False)
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,8 @@ class Change:
 
     cid: CidKey
     name: str
-    labels: tuple[str, ...]
+    # The peers that want it, in claim order.
+    peers: tuple[str, ...]
     pinned: bool
 
 
@@ -61,19 +72,19 @@ class Plan:
             for cid in claim.cids:
                 if any(cid in other.cids for other in earlier):
                     continue
-                others = tuple(other.label for other in later if cid in other.cids)
-                yield cid, (claim.label, *others)
+                others = tuple(other.peer for other in later if cid in other.cids)
+                yield cid, (claim.peer, *others)
 
     def changes(self) -> Iterator[Change]:
         """The wanted CIDs to pin, or whose pin to rename, in claim order."""
         named: dict[tuple[str, ...], str] = {}
-        for cid, labels in self.wanted():
-            name = named.get(labels) or named.setdefault(labels, self.names.name(labels))
+        for cid, peers in self.wanted():
+            name = named.get(peers) or named.setdefault(peers, self.names.name(peers))
             current = self.pins.get(cid)
             if current is None:
-                yield Change(cid, name, labels, False)
+                yield Change(cid, name, peers, False)
             elif current != name and self.names.owners(current) is not None:
-                yield Change(cid, name, labels, True)
+                yield Change(cid, name, peers, True)
 
 
 def make_plan(claims: Sequence[Claim], pins: Mapping[CidKey, str], names: PinNames) -> Plan:
@@ -84,7 +95,7 @@ def make_plan(claims: Sequence[Claim], pins: Mapping[CidKey, str], names: PinNam
             plan.to_rename += 1
         else:
             plan.to_pin += 1
-    protected = {claim.label for claim in claims if not claim.complete}
+    protected = {claim.peer for claim in claims if not claim.complete}
     # Thousands of pins share a name: parse each name once.
     owners_of = {name: names.owners(name) for name in set(pins.values())}
     for cid, current in pins.items():

@@ -15,7 +15,7 @@ EXIT_OUTPUT_CLOSED = 141
 
 @dataclass
 class PeerOutcome:
-    name: str
+    peer: str
     ipns: str
     ok: bool = False
     root: str | None = None
@@ -76,10 +76,10 @@ class SyncReport:
 def describe(outcome: PeerOutcome) -> str:
     """One log line for a peer."""
     if outcome.root is None:
-        return f"peer {outcome.name}: FAILED, kept its pins ({'; '.join(outcome.errors)})"
+        return f"peer {outcome.peer}: FAILED, kept its pins ({'; '.join(outcome.errors)})"
     state = "unchanged" if outcome.unchanged else f"{outcome.manifests} manifests read"
     text = (
-        f"peer {outcome.name}: root {outcome.root} ({state}); wanted {outcome.wanted}, "
+        f"peer {outcome.peer}: root {outcome.root} ({state}); wanted {outcome.wanted}, "
         f"newly pinned {outcome.newly_pinned}, already pinned {outcome.already_pinned}, "
         f"failed {outcome.failed}, unpinned {outcome.unpinned}"
     )

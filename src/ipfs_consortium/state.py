@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .cid import CidKey, key_of_canonical
+from .config import Config, Peer
 from .errors import StateError
 from .release import ReleaseBook
 
@@ -37,20 +38,37 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class Limits(NamedTuple):
+    """The settings a peer's wanted list was cut with; a change means reading it again."""
+
+    max_pins: int
+    max_bytes: int | None
+    max_manifest_bytes: int
+    max_manifest_files: int
+
+    @classmethod
+    def of(cls, peer: Peer, config: Config) -> "Limits":
+        return cls(
+            peer.max_pins, peer.max_bytes, config.max_manifest_bytes, config.max_manifest_files
+        )
+
+
 @dataclass
 class PeerState:
-    """What we know of one peer across runs."""
+    """What we know of one peer across runs: above all, what it asked for when it was
+    last read in full, which is what keeps its pins when it cannot be read."""
 
     peer: str
     ipns: str
+    # The root, manifest count and limits of the last reading in full.
     root: str | None = None
+    manifests: int = 0
+    limits: Limits | None = None
     # The file holding what the peer wanted, and how many CIDs that is.
     wanted_file: str | None = None
     wanted_count: int = 0
-    # Quota settings the wanted list was cut with; a change means reading it again.
-    limits: list[int | None] = field(default_factory=list)
+    # Whether the last run read the peer in full and got every pin it wanted.
     complete: bool = False
-    manifests: int = 0
     last_attempt: str | None = None
     last_success: str | None = None
     last_error: str | None = None
@@ -64,7 +82,35 @@ class PeerState:
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        limits = known.pop("limits", None)
+        # A record from before the limits had names holds an empty list: read it again.
+        state = cls(**known)
+        state.limits = Limits(*limits) if limits else None
+        return state
+
+    def unchanged(self, root: str | None, limits: Limits) -> bool:
+        """Whether the peer resolved to the root of its last reading in full, with the
+        same limits."""
+        return self.complete and root is not None and self.root == root and self.limits == limits
+
+    def read_in_full(self, root: str, manifests: int, limits: Limits) -> None:
+        self.root, self.manifests, self.limits = root, manifests, limits
+
+    def held(self, pins: int, size: int) -> None:
+        """What of the peer's wanted list Kubo holds after this run."""
+        self.pins_held, self.bytes_held = pins, size
+
+    def ran(self, ok: bool, error: str | None, result: dict[str, Any]) -> None:
+        """Record a run's result; a failing peer keeps the time it started failing."""
+        now = now_iso()
+        self.last_attempt = now
+        self.complete = ok
+        if ok:
+            self.last_success, self.last_error, self.failing_since = now, None, None
+        else:
+            self.last_error = error
+            self.failing_since = self.failing_since or now
+        self.last_result = result
 
 
 @dataclass
@@ -75,14 +121,6 @@ class Verified:
     # What it was compared for: the config and the Kubo node (see verify.py).
     config: str
     node: str
-
-
-def _legacy_wanted(data: dict[str, Any]) -> Wanted | None:
-    """The wanted list of a record from before lists had files of their own."""
-    if "wanted" not in data:
-        return None
-    sizes = data.get("sizes") or {}
-    return {key_of_canonical(cid): int(sizes.get(cid, 0)) for cid in data["wanted"]}
 
 
 @contextmanager
@@ -121,32 +159,26 @@ class StateDir:
         # Peer names are restricted to filename-safe characters by the config loader.
         return self.path / _PEERS / f"{name}.json"
 
-    def load(self, name: str, ipns: str) -> tuple[PeerState, Wanted | None]:
-        """A peer's record, and its wanted list when the record still holds it inline."""
+    def load(self, name: str, ipns: str) -> PeerState:
+        """A peer's record; a new one when there is none, or it is of another IPNS name."""
         file = self._peer_file(name)
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-            state, legacy = PeerState.from_json(data), _legacy_wanted(data)
+            state = PeerState.from_json(json.loads(file.read_text(encoding="utf-8")))
         except FileNotFoundError:
-            return PeerState(peer=name, ipns=ipns), None
+            return PeerState(peer=name, ipns=ipns)
         except (OSError, ValueError, TypeError) as exc:
             raise StateError(
                 f"{file}: unreadable state ({exc}); move it aside to start over"
             ) from None
         if state.ipns != ipns:
             # The operator pointed this peer at another name: nothing known still holds.
-            return PeerState(peer=name, ipns=ipns), None
-        return state, legacy
+            return PeerState(peer=name, ipns=ipns)
+        return state
 
-    def load_wanted(self, state: PeerState, inline: Wanted | None = None) -> Wanted:
-        """What the peer wanted when its record was written (empty: nothing known).
-
-        ``inline`` is the list an old record held itself, as ``load`` returned it.
-        """
-        if inline is not None:
-            return inline
+    def load_wanted(self, state: PeerState) -> Wanted:
+        """What the peer wanted when its record was written (empty: nothing known)."""
         if state.wanted_file is None:
-            return {}
+            return self._legacy_wanted(state)
         file = self.path / _PEERS / state.wanted_file
         wanted: Wanted = {}
         try:
@@ -161,6 +193,20 @@ class StateDir:
         except (OSError, ValueError) as exc:
             raise StateError(f"{file}: unreadable ({exc}); move it aside to start over") from None
         return wanted
+
+    def _legacy_wanted(self, state: PeerState) -> Wanted:
+        """The list a record held itself, from before lists had files of their own."""
+        file = self._peer_file(state.peer)
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            if data.get("ipns") != state.ipns:
+                return {}
+            sizes = data.get("sizes") or {}
+            return {key_of_canonical(cid): int(sizes.get(cid, 0)) for cid in data.get("wanted", [])}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise StateError(f"{file}: unreadable state ({exc}); move it aside") from None
 
     def save(self, state: PeerState, wanted: Mapping[CidKey, int] | None = None) -> None:
         """Write a peer's record, and its wanted list when given (it changed)."""

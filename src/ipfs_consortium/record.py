@@ -1,0 +1,132 @@
+"""The record step of a sync: each peer's outcome, for the report and the state directory.
+
+A peer's record changes its "last read in full" part (PeerState.read_in_full) only when
+this run read it in full; otherwise what it asked for then stays what protects its pins.
+Its wanted list is rewritten only when it changed.
+"""
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+
+from .apply import Results
+from .cid import CidKey
+from .config import Config
+from .fetch import Reading
+from .pinnames import PinNames
+from .plan import Claim
+from .report import PeerOutcome
+from .state import Limits, PeerState, StateDir, Wanted
+
+# How many of a peer's errors and warnings its record keeps.
+_KEPT = 20
+
+
+@dataclass
+class FullCheck:
+    """What a run that listed every pin learned and did: all the record step needs."""
+
+    readings: list[Reading]
+    # What each peer wanted when its record was last written.
+    wanted_before: dict[str, Wanted]
+    # Every recursive pin in Kubo before the run changed any: CID -> pin name.
+    pins: dict[CidKey, str]
+    claims: list[Claim]
+    results: Results
+    kubo_error: str | None
+
+
+def unchanged_outcomes(
+    readings: list[Reading], records: Mapping[str, PeerState], kubo_error: str | None
+) -> Iterator[tuple[PeerOutcome, PeerState]]:
+    """The outcome of each peer on a run that listed no pins: those that resolved are
+    as they were."""
+    for reading in readings:
+        state = records[reading.peer.name]
+        resolved = reading.root is not None
+        outcome = PeerOutcome(
+            peer=reading.peer.name,
+            ipns=reading.peer.ipns,
+            root=reading.root,
+            unchanged=resolved,
+            manifests=state.manifests if resolved else 0,
+            wanted=state.wanted_count if resolved else 0,
+            already_pinned=state.pins_held if resolved else 0,
+            errors=list(reading.errors),
+        )
+        outcome.ok = resolved and not kubo_error
+        yield outcome, state
+
+
+def full_outcomes(
+    check: FullCheck, records: Mapping[str, PeerState], names: PinNames, config: Config
+) -> Iterator[tuple[PeerOutcome, PeerState, Wanted | None]]:
+    """The outcome of each peer on a full check, its record brought up to date, and its
+    wanted list when that changed."""
+    released_by: dict[str, int] = {}
+    for cid in check.results.released:
+        owners = names.owners(check.pins[cid])
+        for peer in owners.labels if owners else ():
+            released_by[peer] = released_by.get(peer, 0) + 1
+    for reading, claim in zip(check.readings, check.claims, strict=True):
+        outcome = _outcome(reading, claim, check, released_by.get(reading.peer.name, 0))
+        state = records[reading.peer.name]
+        before = check.wanted_before[reading.peer.name]
+        wanted = _wanted_after(claim.cids, before, check.results)
+        if reading.complete and reading.root is not None:
+            state.read_in_full(reading.root, reading.manifests, Limits.of(reading.peer, config))
+        held = [
+            size
+            for cid, size in wanted.items()
+            if cid in check.pins or cid in check.results.fetched
+        ]
+        state.held(len(held), sum(held))
+        changed = state.wanted_file is None or wanted != before
+        yield outcome, state, wanted if changed else None
+
+
+def save(
+    store: StateDir,
+    state: PeerState,
+    outcome: PeerOutcome,
+    kubo_error: str | None,
+    wanted: Wanted | None,
+) -> None:
+    """Write the peer's record with this run's outcome."""
+    error = None if outcome.ok else (outcome.errors or [kubo_error or "failed"])[0]
+    result = {k: v for k, v in outcome.__dict__.items() if k not in ("errors", "warnings")}
+    result |= {"errors": outcome.errors[:_KEPT], "warnings": outcome.warnings[:_KEPT]}
+    state.ran(outcome.ok, error, result)
+    store.save(state, wanted)
+
+
+def _outcome(reading: Reading, claim: Claim, check: FullCheck, released: int) -> PeerOutcome:
+    peer, results = reading.peer, check.results
+    outcome = PeerOutcome(
+        peer=peer.name,
+        ipns=peer.ipns,
+        root=reading.root,
+        unchanged=reading.unchanged,
+        manifests=reading.manifests,
+        wanted=len(reading.wanted),
+        unpinned=released,
+        errors=list(reading.errors),
+        warnings=list(reading.warnings),
+    )
+    for cid in claim.cids:
+        if cid in check.pins:
+            outcome.already_pinned += 1
+            outcome.renamed += cid in results.renamed
+        elif cid in results.fetched:
+            outcome.newly_pinned += 1
+            outcome.bytes_fetched += results.fetched[cid]
+        elif cid in results.failed:
+            outcome.failed += 1
+            outcome.errors.append(results.failed[cid])
+    outcome.ok = reading.complete and not outcome.errors and not check.kubo_error
+    return outcome
+
+
+def _wanted_after(cids: Collection[CidKey], before: Wanted, results: Results) -> Wanted:
+    """The peer's wanted list to record: each CID with the bytes it cost its quota."""
+    fetched = results.fetched
+    return {cid: fetched.get(cid) or before.get(cid, 0) for cid in cids}
