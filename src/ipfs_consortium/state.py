@@ -268,20 +268,3 @@ class StateDir:
             write_json_atomic(self.path / _VERIFIED, data)
         except OSError as exc:
             raise StateError(f"{self.path / _VERIFIED} cannot be written ({exc})") from None
-
-    def all(self) -> list[PeerState]:
-        folder = self.path / _PEERS
-        # Not glob(): it takes a folder it cannot list for an empty one.
-        try:
-            files = sorted(f for f in folder.iterdir() if f.name.endswith(".json"))
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise StateError(f"{folder} cannot be listed ({exc.strerror})") from None
-        states = []
-        for file in files:
-            try:
-                states.append(PeerState.from_json(json.loads(file.read_text(encoding="utf-8"))))
-            except (OSError, ValueError, TypeError) as exc:
-                raise StateError(f"{file}: unreadable state ({exc})") from None
-        return states

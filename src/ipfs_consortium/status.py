@@ -79,9 +79,7 @@ def figures(config: Config, state_dir: Path) -> Figures:
     store = StateDir(state_dir)
     book = store.load_releases()
     waiting = _waiting_by_peer(book)
-    peers = [
-        peer_status(p, store.load(p.name, p.ipns)[0], waiting.get(p.name)) for p in config.peers
-    ]
+    peers = [peer_status(p, store.load(p.name, p.ipns), waiting.get(p.name)) for p in config.peers]
     configured = {p.name for p in config.peers}
     peers += [
         {"peer": name, "configured": False} | _waiting_status(entry)
