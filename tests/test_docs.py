@@ -1,13 +1,18 @@
 """The documentation points at what exists: every relative link in every Markdown file
-resolves (headings included), and the README's map of the code names every module."""
+resolves (headings included), the README's map of the code names every module, and its
+config.json table every key with its default."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
+
+from ipfs_consortium.config import Config, parse_config
+from ipfs_consortium.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -134,3 +139,30 @@ def test_the_roles_are_all_in_the_map() -> None:
     mapped = re.findall(r"^\* \[`(\w+)`\]\(roles/(\w+)/README\.md\)", README.read_text(), re.M)
     assert sorted(name for name, _ in mapped) == roles
     assert all(name == directory for name, directory in mapped)
+
+
+def _config_table() -> dict[str, str]:
+    """The README's config.json table: key -> the default column as written."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### config.json") :]
+    section = section[: section.index("\n#", 1)]
+    return dict(re.findall(r"^\| `(\w+)` \| (.+?) \|", section, re.M))
+
+
+def test_the_config_table_has_every_key_and_its_default() -> None:
+    table = _config_table()
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"peers": [], "no such key": 0}, "c.json")
+    allowed = re.search(r"\(allowed: (.*)\)", str(refused.value))
+    assert allowed is not None
+    assert sorted(table) == sorted(allowed.group(1).split(", "))
+    defaults = {f.metadata.get("key") or f.name: f.default for f in fields(Config)}
+    for key, written in table.items():
+        default = defaults.get(key, MISSING)
+        number = re.match(r"[\d.]+", written)
+        if default is None:
+            assert written == "none", key
+        elif number:
+            assert float(number.group()) == default, key
+        elif isinstance(default, str):
+            assert written == f"`{default}`", key
