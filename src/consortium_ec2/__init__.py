@@ -7,3 +7,5 @@ snapshot and resize it.
 A distribution of its own (``consortium-ec2``, this directory's pyproject.toml), apart from
 the sync tool's wheel that members install: it needs boto3, which members do not have.
 """
+
+PROG = "consortium-ec2"
