@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,31 @@ import pytest
 
 from ipfs_consortium.cli import main
 from tests.kubonet import KuboNode, kubo_binary, new_swarm_key
+
+
+@pytest.fixture(autouse=True)
+def root_logger(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Each test leaves the root logger's handlers and level as it found them.
+
+    ipfs_consortium.cli.main configures the root logger (logging.basicConfig(force=True))
+    with the sys.stderr of the moment, under capsys a stream that pytest closes after the
+    test: a later test's log record would go there ("--- Logging error ---"). The handlers
+    pytest adds and removes for each phase of a test (of caplog's type) are left to it.
+    """
+    root = logging.getLogger()
+
+    def ours() -> list[logging.Handler]:
+        return [h for h in root.handlers if not isinstance(h, type(caplog.handler))]
+
+    handlers, level = ours(), root.level
+    yield
+    for handler in ours():
+        root.removeHandler(handler)
+        if handler not in handlers:
+            handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from ipfs_consortium.ec2.members import (
+from consortium_ec2.members import (
     ADDRESS_ROLE,
     DATA_ROLE,
     TAG_CONSORTIUM,

@@ -20,8 +20,8 @@ from botocore.exceptions import (
 )
 from moto import mock_aws
 
-from ipfs_consortium.ec2 import cli, errors, members
-from ipfs_consortium.ec2.cli import main
+from consortium_ec2 import cli, errors, members
+from consortium_ec2.cli import main
 from tests.loopback_http import serving
 
 from .ansible_run import ROOT

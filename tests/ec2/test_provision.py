@@ -18,8 +18,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ipfs_consortium.ec2.cli import main
-from ipfs_consortium.ec2.members import DATA_ROLE, TAG_CONSORTIUM, TAG_MEMBER, TAG_ROLE
+from consortium_ec2.cli import main
+from consortium_ec2.members import DATA_ROLE, TAG_CONSORTIUM, TAG_MEMBER, TAG_ROLE
 
 from .ansible_run import BIN, ROOT, PlaybookRun, run_playbook
 from .conftest import REGION, MotoServer

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import actions
+from . import PROG, actions
 from .errors import Aborted, Ec2Error, MemberNotFound, ec2_errors
 from .members import (
     DEFAULT_CONSORTIUM,
@@ -21,8 +21,6 @@ from .members import (
     ec2_client,
     find_members,
 )
-
-PROG = "consortium-ec2"
 
 
 def _aws_options(parser: argparse.ArgumentParser, default: object) -> None:
