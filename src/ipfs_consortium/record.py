@@ -58,30 +58,36 @@ def unchanged_outcomes(
 
 
 def full_outcomes(
-    check: FullCheck, records: Mapping[str, PeerState], names: PinNames, config: Config
-) -> Iterator[tuple[PeerOutcome, PeerState, Wanted | None]]:
-    """The outcome of each peer on a full check, its record brought up to date, and its
-    wanted list when that changed."""
+    check: FullCheck, names: PinNames
+) -> Iterator[tuple[Reading, Claim, PeerOutcome]]:
+    """Each peer's reading and claim on a full check, with its outcome."""
     released_by: dict[str, int] = {}
     for cid in check.results.released:
         owners = names.owners(check.pins[cid])
         for peer in owners.labels if owners else ():
             released_by[peer] = released_by.get(peer, 0) + 1
     for reading, claim in zip(check.readings, check.claims, strict=True):
-        outcome = _outcome(reading, claim, check, released_by.get(reading.peer.name, 0))
-        state = records[reading.peer.name]
-        before = check.wanted_before[reading.peer.name]
-        wanted = _wanted_after(claim.cids, before, check.results)
-        if reading.complete and reading.root is not None:
-            state.read_in_full(reading.root, reading.manifests, Limits.of(reading.peer, config))
-        held = [
-            size
-            for cid, size in wanted.items()
-            if cid in check.pins or cid in check.results.fetched
-        ]
-        state.held(len(held), sum(held))
-        changed = state.wanted_file is None or wanted != before
-        yield outcome, state, wanted if changed else None
+        yield reading, claim, _outcome(reading, claim, check, released_by.get(reading.peer.name, 0))
+
+
+def bring_up_to_date(
+    state: PeerState, reading: Reading, claim: Claim, check: FullCheck, config: Config
+) -> Wanted | None:
+    """Update a peer's record after a full check; its new wanted list when that changed.
+
+    Not on a dry run: at a million CIDs the new list alone costs more memory than the
+    rest of the run.
+    """
+    before = check.wanted_before[reading.peer.name]
+    wanted = _wanted_after(claim.cids, before, check.results)
+    if reading.complete and reading.root is not None:
+        state.read_in_full(reading.root, reading.manifests, Limits.of(reading.peer, config))
+    pins = size = 0
+    for cid, cost in wanted.items():
+        if cid in check.pins or cid in check.results.fetched:
+            pins, size = pins + 1, size + cost
+    state.held(pins, size)
+    return wanted if state.wanted_file is None or wanted != before else None
 
 
 def save(

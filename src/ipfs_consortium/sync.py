@@ -27,7 +27,7 @@ from .metrics import write_metrics
 from .pinnames import PinNames
 from .plan import Claim, Plan, make_plan
 from .quota import ByteBudgets
-from .record import FullCheck, full_outcomes, save, unchanged_outcomes
+from .record import FullCheck, bring_up_to_date, full_outcomes, save, unchanged_outcomes
 from .release import ReleaseBook, ReleaseDecision, decide
 from .report import PeerOutcome, SyncReport, describe
 from .state import Limits, PeerState, StateDir, Verified, Wanted
@@ -193,7 +193,11 @@ class _Sync:
             store.save_releases(releases.book)
         # Record.
         check = FullCheck(readings, wanted_before, pins, claims, results, self.report.kubo_error)
-        for outcome, state, wanted in full_outcomes(check, self.records, self.names, config):
+        for reading, claim, outcome in full_outcomes(check, self.names):
+            state = self.records[reading.peer.name]
+            wanted = (
+                None if self.dry_run else bring_up_to_date(state, reading, claim, check, config)
+            )
             self._report_peer(outcome, state, wanted)
         if not self.dry_run and not self.report.kubo_error:
             store.save_verified(verified)
