@@ -64,12 +64,13 @@ def peer_status(
     } | _waiting_status(waiting)
 
 
-def release_status(book: ReleaseBook) -> dict[str, Any]:
-    """The pins waiting for their release, as the last run left them."""
+def release_status(book: ReleaseBook, waiting: dict[str, tuple[int, datetime]]) -> dict[str, Any]:
+    """The pins waiting for their release, as the last run left them (``waiting``: the
+    book's counts by peer)."""
     next_due = min((book.due(cid) for cid in book.waiting), default=None)
     return {
         "waiting": len(book.waiting),
-        "waiting_by_peer": {peer: n for peer, (n, _) in _waiting_by_peer(book).items()},
+        "waiting_by_peer": {peer: n for peer, (n, _) in waiting.items()},
         "next_due": _stamp(next_due),
         "held": book.held,
     }
@@ -87,7 +88,7 @@ def figures(config: Config, state_dir: Path) -> Figures:
         if name not in configured
     ]
     verified = store.load_verified()
-    return Figures(peers, release_status(book), _stamp(verified.at if verified else None))
+    return Figures(peers, release_status(book, waiting), _stamp(verified.at if verified else None))
 
 
 def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
