@@ -34,6 +34,7 @@ ALERTS = {
     "IpfsConsortiumNoSuccessfulSync",
     "IpfsConsortiumQuotaReached",
     "IpfsConsortiumReleaseHeld",
+    "IpfsConsortiumRootNotFollowed",
 }
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
@@ -59,8 +60,9 @@ class Member:
             )
         )
 
-    def record(self, name: str, ipns: str, failing_days: int = 0) -> None:
-        """A peer synced a day ago, failing for ``failing_days`` days since."""
+    def record(self, name: str, ipns: str, failing_days: int = 0, **known: Any) -> None:
+        """A peer synced a day ago, failing for ``failing_days`` days since; ``known``:
+        more of its record."""
         synced = (NOW - DAY - timedelta(days=failing_days)).isoformat(timespec="seconds")
         failing = (NOW - timedelta(days=failing_days)).isoformat(timespec="seconds")
         self.store.ensure()
@@ -73,6 +75,7 @@ class Member:
                 pins_held=3,
                 bytes_held=300,
                 **({"last_error": "boom", "failing_since": failing} if failing_days else {}),
+                **known,
             )  # fmt: skip
         )
 
@@ -124,7 +127,9 @@ def test_a_peer_removed_from_the_config_disappears_from_status_and_metrics(
     text = member.status(capsys)
     metrics = member.metrics()
 
-    assert text.startswith("alice: last success 1d ago, 3 pins, 300 bytes held\n")
+    assert text.startswith(
+        "alice: last success 1d ago, 3 pins, 300 bytes held; no root read in full yet\n"
+    )
     assert "bob" not in text and "FAILING" not in text
     assert list(member.status_json(capsys)) == ["alice"]
     assert metrics['ipfs_consortium_peer_ok{peer="alice"}'] == 1
@@ -181,6 +186,38 @@ def test_a_configured_peer_never_synced_shows_as_never_synced(
     assert metrics['ipfs_consortium_peer_max_bytes{peer="carol"}'] == 1000
     assert metrics['ipfs_consortium_peer_max_pins{peer="alice"}'] == 10_000
     assert 'ipfs_consortium_peer_max_bytes{peer="alice"}' not in metrics, "alice has no quota"
+
+
+def test_a_peers_root_shows_its_age_and_a_newer_root_not_followed(
+    member: Member, capsys: pytest.CaptureFixture[str]
+) -> None:
+    week_ago = (NOW - 7 * DAY).isoformat(timespec="seconds")
+    hour_ago = (NOW - timedelta(hours=1)).isoformat(timespec="seconds")
+    newer = {"seen_root": "bafynew", "seen_root_since": hour_ago}
+    member.record("alice", PEER, root="bafyold", root_first_seen=week_ago, **newer)
+    member.record("bob", KEY, failing_days=1, **newer)
+    member.configure({"name": "alice", "ipns": PEER}, {"name": "bob", "ipns": KEY})
+
+    text = member.status(capsys)
+    metrics = member.metrics()
+
+    assert (
+        "alice: last success 1d ago, 3 pins, 300 bytes held; root bafyold first seen 7d ago; "
+        "newer root bafynew seen 1h ago, not yet followed\n"
+    ) in text
+    assert (
+        "bob: last success 2d ago, 3 pins, 300 bytes held; no root read in full yet; "
+        "newer root bafynew seen 1h ago, not yet followed; FAILING since 1d ago: boom\n"
+    ) in text
+    first_seen = "ipfs_consortium_peer_root_first_seen_timestamp_seconds"
+    newer_seen = "ipfs_consortium_peer_newer_root_seen_timestamp_seconds"
+    assert metrics[f'{first_seen}{{peer="alice"}}'] == datetime.fromisoformat(week_ago).timestamp()
+    assert f'{first_seen}{{peer="bob"}}' not in metrics, "not known"
+    for peer in ("alice", "bob"):
+        assert (
+            metrics[f'{newer_seen}{{peer="{peer}"}}']
+            == datetime.fromisoformat(hour_ago).timestamp()
+        )
 
 
 def test_status_with_state_dir_still_shows_the_configs_peers(
@@ -264,7 +301,7 @@ def test_every_metric_written_is_documented_in_the_readme(written: set[str]) -> 
     assert {name for name in written if f"`{name}`" not in readme} == set()
 
 
-def test_the_rules_are_the_five_documented_alerts() -> None:
+def test_the_rules_are_the_six_documented_alerts() -> None:
     readme = (ROOT / "README.md").read_text()
     assert {rule["alert"] for rule in rules()} == ALERTS
     assert {alert for alert in ALERTS if f"`{alert}`" not in readme} == set()

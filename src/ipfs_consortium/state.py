@@ -60,8 +60,10 @@ class PeerState:
 
     peer: str
     ipns: str
-    # The root, manifest count and limits of the last reading in full.
+    # The root, manifest count and limits of the last reading in full, and when that
+    # root was first seen (None: before records kept it).
     root: str | None = None
+    root_first_seen: str | None = None
     manifests: int = 0
     limits: Limits | None = None
     # The file holding what the peer wanted, and how many CIDs that is.
@@ -76,6 +78,11 @@ class PeerState:
     pins_held: int = 0
     bytes_held: int = 0
     last_result: dict[str, Any] = field(default_factory=dict)
+    # The root the peer's name last resolved to, and since when it has (a run that does
+    # not resolve it changes neither): a root not read in full yet shows how far behind
+    # the record is.
+    seen_root: str | None = None
+    seen_root_since: str | None = None
 
     @classmethod
     def from_json(cls, data: object) -> "PeerState":
@@ -93,8 +100,23 @@ class PeerState:
         same limits."""
         return self.complete and root is not None and self.root == root and self.limits == limits
 
+    def resolved(self, root: str) -> None:
+        """The peer's name resolved to ``root`` now; the first time, if it did not before."""
+        if root != self.seen_root:
+            self.seen_root, self.seen_root_since = root, now_iso()
+
     def read_in_full(self, root: str, manifests: int, limits: Limits) -> None:
+        # A root read again keeps the time it was first seen, even if the name resolved
+        # elsewhere in between: it is the same content. So does an unknown time, from a
+        # record older than these times: better unknown than looking new.
+        if root != self.root:
+            self.resolved(root)
+            self.root_first_seen = self.seen_root_since
         self.root, self.manifests, self.limits = root, manifests, limits
+
+    def behind(self) -> bool:
+        """Whether the name last resolved to a root not read in full yet."""
+        return self.seen_root is not None and self.seen_root != self.root
 
     def held(self, pins: int, size: int) -> None:
         """What of the peer's wanted list Kubo holds after this run."""

@@ -53,6 +53,10 @@ def peer_status(
         "ipns": peer.ipns,
         "ok": state.last_error is None and state.last_success is not None,
         "root": state.root,
+        "root_first_seen": state.root_first_seen,
+        "seen_root": state.seen_root,
+        "seen_root_since": state.seen_root_since,
+        "root_behind": state.behind(),
         "last_attempt": state.last_attempt,
         "last_success": state.last_success,
         "last_error": state.last_error,
@@ -129,10 +133,26 @@ def _line(peer: dict[str, Any], now: datetime) -> str:
         return f"{name}: never synced"
     text = (
         f"{name}: last success {_age(peer['last_success'], now)}, "
-        f"{peer['pins_held']} pins, {peer['bytes_held']} bytes held"
+        f"{peer['pins_held']} pins, {peer['bytes_held']} bytes held; {_freshness(peer, now)}"
     )
     if peer["last_error"]:
         text += f"; FAILING since {_age(peer['failing_since'], now)}: {peer['last_error']}"
+    return text
+
+
+def _freshness(peer: dict[str, Any], now: datetime) -> str:
+    """The root followed and how old it is, and a newer one the peer's name resolves to."""
+    if peer["root"] is None:
+        text = "no root read in full yet"
+    else:
+        first_seen = peer["root_first_seen"]
+        when = _age(first_seen, now) if first_seen else "at an unknown time"
+        text = f"root {peer['root']} first seen {when}"
+    if peer["root_behind"]:
+        text += (
+            f"; newer root {peer['seen_root']} seen {_age(peer['seen_root_since'], now)}, "
+            "not yet followed"
+        )
     return text
 
 

@@ -113,6 +113,11 @@ class _Sync:
             return
         self.records = {p.name: self.store.load(p.name, p.ipns) for p in config.peers}
         readings = resolve_all(self.client, config)
+        # Noted at the time of resolving, not of recording, which a long run delays; the
+        # record step writes it, except on a dry run.
+        for reading in readings:
+            if reading.root is not None:
+                self.records[reading.peer.name].resolved(reading.root)
         self._note_kubo_error(_kubo_error(readings))
         if self.report.kubo_error:
             self._record_unchanged(readings)
