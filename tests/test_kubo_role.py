@@ -21,7 +21,8 @@ ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 PRIVATE = ROLE_VARS["_kubo_private_network_config"]
 PUBLIC = ROLE_VARS["_kubo_public_network_config"]
 OWNED = ROLE_VARS["_kubo_owned_config"]
-MOLECULE_VARS = Path(__file__).resolve().parent.parent / "molecule" / "shared" / "group_vars"
+# The settings of every member in a local container: the local consortium's and Molecule's.
+CONTAINER_VARS = ROLE.parent.parent / "inventory" / "local" / "group_vars" / "local_containers.yml"
 
 
 def _filters() -> ModuleType:
@@ -113,9 +114,9 @@ def test_overlapping_keys_of_kubo_config_are_refused() -> None:
     ]
 
 
-def test_the_scenarios_kubo_config_passes() -> None:
-    molecule = yaml.safe_load((MOLECULE_VARS / "consortium_members.yml").read_text())
-    config = molecule["kubo_config"] | {"Addresses.NoAnnounce": [], "Swarm.ConnMgr.HighWater": 1}
+def test_the_local_containers_kubo_config_passes() -> None:
+    containers = yaml.safe_load(CONTAINER_VARS.read_text())
+    config = containers["kubo_config"] | {"Addresses.NoAnnounce": [], "Swarm.ConnMgr.HighWater": 1}
     assert "DNS.Resolvers" in config
     assert kubo_config.kubo_config_conflicts(config, OWNED, PRIVATE) == []
 
