@@ -1,6 +1,6 @@
 """The kubo role's filters: which dotted settings differ, writing them into the config,
-what kubo_config may not set (kubo_config.py), and the daemon's environment quoted into
-its systemd unit (kubo_unit.py)."""
+what kubo_config may not set (kubo_config.py), the daemon's environment quoted into
+its systemd unit (kubo_unit.py), and StorageMax read as Kubo reads it (kubo_storage.py)."""
 
 import importlib.util
 from pathlib import Path
@@ -21,6 +21,7 @@ def _load_plugin(name: str) -> ModuleType:
 
 plugin = _load_plugin("kubo_config")
 unit = _load_plugin("kubo_unit")
+storage = _load_plugin("kubo_storage")
 
 # The shape of a fresh repository's config, where Kubo writes some empty maps as null.
 CURRENT: dict[str, Any] = {
@@ -297,3 +298,38 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_config_conflicts": plugin.kubo_config_conflicts,
     }
     assert unit.FilterModule().filters() == {"kubo_unit_environment": unit.kubo_unit_environment}
+    assert storage.FilterModule().filters() == {
+        "kubo_bytes": storage.kubo_bytes,
+        "kubo_path_and_parents": storage.kubo_path_and_parents,
+    }
+
+
+# kubo_bytes: Datastore.StorageMax as go-humanize's ParseBytes reads it in Kubo.
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ("10GB", 10 * 1000**3),
+        ("80 gb", 80 * 1000**3),
+        ("75GiB", 75 * 1024**3),
+        ("1.5T", 1500 * 1000**3),
+        ("2ki", 2048),
+        ("1,000MB", 1000 * 1000**2),
+        ("512", 512),
+        ("80 GBytes", -1),
+        ("GB", -1),
+        ("-1GB", -1),
+        ("1.2.3GB", -1),
+    ],
+)
+def test_storage_max_is_read_as_kubo_reads_it(size: str, expected: int) -> None:
+    assert storage.kubo_bytes(size) == expected
+
+
+def test_a_path_is_held_by_itself_or_the_deepest_directory_above_it() -> None:
+    assert storage.kubo_path_and_parents("/var/lib/ipfs/") == [
+        "/var/lib/ipfs",
+        "/var/lib",
+        "/var",
+        "/",
+    ]
+    assert storage.kubo_path_and_parents("/") == ["/"]

@@ -1,12 +1,18 @@
 """The kubo role's settings: its table of Kubo defaults against the real `ipfs init`, the
-writes that move a repository between a private and the public network, and preflight's
-refusal of a kubo_config or kubo_environment that would undo or escape the role."""
+writes that move a repository between a private and the public network, preflight's
+refusal of a kubo_config or kubo_environment that would undo or escape the role, of a
+network that is not stated, and of a StorageMax above its filesystem, and the refusal of
+an archive whose digest the inventory does not state."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import platform
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,10 +20,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.ec2.ansible_run import run_playbook
+from tests.ec2.ansible_run import PlaybookRun, run_playbook
 
 ROLE = Path(__file__).resolve().parent.parent / "roles" / "kubo"
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+VERSION = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())["kubo_version"]
+ARCH = ROLE_VARS["_kubo_arch_map"][platform.machine()]
 PRIVATE = ROLE_VARS["_kubo_private_network_config"]
 PUBLIC = ROLE_VARS["_kubo_public_network_config"]
 OWNED = ROLE_VARS["_kubo_owned_config"]
@@ -121,26 +129,53 @@ def test_the_local_containers_kubo_config_passes() -> None:
     assert kubo_config.kubo_config_conflicts(config, OWNED, PRIVATE) == []
 
 
-def _preflight(tmp_path: Path, extra_vars: dict[str, Any]) -> str:
-    """The role's preflight on this machine (it only reads variables and facts): its
-    failure message."""
-    playbook = tmp_path / "preflight.yml"
+# What a production inventory states (inventory/group_vars/consortium_members/main.yml): a
+# private network with its key, and the digest of the release (a made-up one: preflight
+# only checks that it is stated).
+PRODUCTION = {
+    "kubo_network": "private",
+    "kubo_swarm_key": "ab" * 32,
+    "kubo_archive_sha512": {VERSION: {ARCH: "0" * 128}},
+}
+
+
+def _run_role(
+    tmp_path: Path, extra_vars: dict[str, Any], tasks_from: str = "main.yml", check: bool = False
+) -> PlaybookRun:
+    """The role (or one of its task files) against this machine, which it only reads:
+    preflight reads variables and facts; the whole role runs in check mode."""
+    playbook = tmp_path / "role.yml"
     playbook.write_text(
-        "- hosts: localhost\n  connection: local\n  gather_facts: true\n  gather_subset: [min]\n"
+        "- hosts: localhost\n  connection: local\n"
+        "  gather_facts: true\n  gather_subset: [min, hardware]\n"
         "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
-        "  tasks:\n    - {include_role: {name: kubo, tasks_from: preflight.yml}}\n"
+        f"  tasks:\n    - {{include_role: {{name: kubo, tasks_from: {tasks_from}}}}}\n"
     )
-    run = run_playbook(playbook, inventory="localhost,", extra_vars=extra_vars, check=False)
+    options = ["--check"] if check else []
+    return run_playbook(
+        playbook, inventory="localhost,", extra_vars={**PRODUCTION, **extra_vars},
+        options=options, check=False,
+    )  # fmt: skip
+
+
+def _failure(run: PlaybookRun) -> tuple[str, str]:
+    """The one failed task (or loop item) of a run: its name and its message."""
     assert run.returncode != 0
-    (message,) = [
-        host["msg"]
+    ((name, message),) = [
+        (task["task"]["name"], result["msg"])
         for play in run.output["plays"]
         for task in play["tasks"]
         for host in task["hosts"].values()
-        if host.get("failed")
+        for result in host.get("results", [host])
+        if result.get("failed")
     ]
     assert isinstance(message, str)
-    return message
+    return name, message
+
+
+def _preflight(tmp_path: Path, extra_vars: dict[str, Any]) -> str:
+    """The role's preflight on this machine: its failure message."""
+    return _failure(_run_role(tmp_path, extra_vars, tasks_from="preflight.yml"))[1]
 
 
 def test_preflight_refuses_the_api_on_another_address_through_a_parent_key(
@@ -161,3 +196,136 @@ def test_preflight_refuses_what_the_unit_cannot_carry(
     message = _preflight(tmp_path, {"kubo_environment": environment})
     bad = [name for name in environment if name != "GOOD"]
     assert message.startswith(f"kubo_environment cannot set {', '.join(bad)}: ")
+
+
+def test_preflight_passes_a_production_inventory(tmp_path: Path) -> None:
+    run = _run_role(tmp_path, {}, tasks_from="preflight.yml")
+    assert run.returncode == 0, run.stderr
+
+
+def test_preflight_refuses_a_network_that_is_not_stated(tmp_path: Path) -> None:
+    message = _preflight(tmp_path, {"kubo_network": "", "kubo_swarm_key": ""})
+    assert message == (
+        "choose the network: kubo_network: private with kubo_swarm_key (64 hex, from a vault)"
+        " or kubo_network: public"
+    )
+
+
+@pytest.mark.parametrize(("key", "problem"), [("", "empty"), ("ab" * 31, "not 64 hex characters")])
+def test_preflight_refuses_a_private_network_without_its_key(
+    tmp_path: Path, key: str, problem: str
+) -> None:
+    message = _preflight(tmp_path, {"kubo_swarm_key": key})
+    assert message.startswith(f"kubo_network is private but kubo_swarm_key is {problem}: ")
+    assert "vault_kubo_swarm_key" in message and "\n" not in message
+
+
+def test_preflight_refuses_a_swarm_key_on_the_public_network(tmp_path: Path) -> None:
+    message = _preflight(tmp_path, {"kubo_network": "public"})
+    assert message.startswith("kubo_network is public but kubo_swarm_key is set: ")
+    public = _run_role(
+        tmp_path, {"kubo_network": "public", "kubo_swarm_key": ""}, tasks_from="preflight.yml"
+    )
+    assert public.returncode == 0, public.stderr
+
+
+@pytest.fixture
+def test_build_dir() -> Path:
+    """The directory of the archive scripts/kubo-build packs for the pinned release."""
+    archive = subprocess.run(
+        [ROLE.parent.parent / "scripts" / "kubo-build"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return Path(archive).parent
+
+
+def test_a_production_inventory_refuses_a_test_build_without_its_digest(
+    tmp_path: Path, test_build_dir: Path
+) -> None:
+    run = _run_role(
+        tmp_path,
+        {"kubo_archive_dir": str(test_build_dir), "kubo_archive_sha512": {}},
+        check=True,
+    )
+    task, message = _failure(run)
+    assert task == "kubo : Check kubo_archive_sha512 states the release archive's digest"
+    assert message == (
+        f"no published sha512 for Kubo {VERSION} linux-{ARCH} in kubo_archive_sha512: copy it"
+        f" from https://dist.ipfs.tech/kubo/{VERSION}/kubo_{VERSION}_linux-{ARCH}.tar.gz.sha512"
+        " and check it against the GitHub release"
+    )
+    assert run.stats["localhost"]["changed"] == 0
+
+
+def test_a_production_inventory_refuses_a_test_build_under_another_digest(
+    tmp_path: Path, test_build_dir: Path
+) -> None:
+    """As if the inventory stated the release's digest and the cache held the test build."""
+    # A closed loopback port: a run that tried to replace the archive would fail, not reach out.
+    run = _run_role(
+        tmp_path,
+        {"kubo_archive_dir": str(test_build_dir), "kubo_download_url": "http://127.0.0.1:9/none"},
+        check=True,
+    )
+    task, message = _failure(run)
+    assert task == "kubo : Refuse a cached archive that is not the release stated"
+    archive = test_build_dir / f"kubo_{VERSION}_linux-{ARCH}.tar.gz"
+    assert message.startswith(f"{archive} has sha512 ")
+    assert f"not the {'0' * 16}… that kubo_archive_sha512 states for Kubo {VERSION}" in message
+    assert "\n" not in message
+    assert run.stats["localhost"]["changed"] == 0
+    assert not [
+        task for play in run.output["plays"] for task in play["tasks"]
+        if task["task"]["name"] == "kubo : Install the ipfs binary"
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A repository directory on a 64 MiB ext4 filesystem of its own (a loop device)."""
+    if os.geteuid() != 0 or shutil.which("losetup") is None or shutil.which("mkfs.ext4") is None:
+        pytest.skip("needs root, losetup and mkfs.ext4 to make a loop device")
+    backing, mount_point = tmp_path / "disk.img", tmp_path / "volume"
+    with backing.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", backing], check=True)
+    mount_point.mkdir()
+    subprocess.run(["mount", "-o", "loop", backing, mount_point], check=True)
+    try:
+        (mount_point / "ipfs").mkdir()
+        yield mount_point / "ipfs"
+    finally:
+        subprocess.run(["umount", mount_point], check=True)
+
+
+def test_preflight_refuses_a_storage_max_above_the_repositorys_filesystem(
+    tmp_path: Path, tiny_filesystem: Path
+) -> None:
+    stat = os.statvfs(tiny_filesystem)
+    size = stat.f_frsize * stat.f_blocks
+    too_big = {"kubo_repo_path": str(tiny_filesystem), "kubo_storage_max": "0.1GB"}
+    assert _preflight(tmp_path, too_big) == (
+        f"kubo_storage_max 0.1GB (0.1 GB) is more than the {size / 1e9:.4g} GB filesystem that"
+        f" holds {tiny_filesystem} on localhost (mounted at {tiny_filesystem.parent}): set it"
+        " below that, leaving room for the filesystem itself."
+    )
+    fits = {"kubo_repo_path": str(tiny_filesystem), "kubo_storage_max": "50MB"}
+    assert _run_role(tmp_path, fits, tasks_from="preflight.yml").returncode == 0
+
+
+def test_preflight_refuses_a_storage_max_kubo_cannot_read(tmp_path: Path) -> None:
+    message = _preflight(
+        tmp_path, {"kubo_repo_path": str(tmp_path), "kubo_storage_max": "80 GBytes"}
+    )
+    assert message == (
+        "kubo_storage_max 80 GBytes is not a size Kubo reads: give a number and a unit, such as"
+        " 80GB or 75GiB."
+    )
+
+
+def test_preflight_refuses_memory_ceilings_out_of_order(tmp_path: Path) -> None:
+    ceilings = {"kubo_memory_max_mb": 1000, "kubo_memory_high_mb": 1200, "kubo_gomemlimit_mb": 800}
+    message = _preflight(tmp_path, ceilings)
+    assert message.startswith(
+        "The daemon's memory ceilings must rise: kubo_gomemlimit_mb (800) <"
+        " kubo_memory_high_mb (1200) < kubo_memory_max_mb (1000) < the "
+    )

@@ -137,9 +137,10 @@ def test_provisions_once_and_a_second_run_changes_nothing(
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
     consortium = "test-idempotent"
     hosts = {
-        # In the subnet given; in the default VPC with a private swarm (TCP only); on Graviton.
-        "alice": {**ON_EC2, "ec2_member_subnet_id": subnet},
-        "bob": {**ON_EC2, "kubo_swarm_key": "ab" * 32},
+        # On the public network in the subnet given; in the default VPC with a private swarm
+        # (TCP only); on Graviton.
+        "alice": {**ON_EC2, "ec2_member_subnet_id": subnet, "kubo_network": "public"},
+        "bob": {**ON_EC2, "kubo_network": "private"},
         "carol": NOT_ON_EC2,
         "dave": {**ON_EC2, "ec2_member_instance_type": "t4g.small"},
     }
