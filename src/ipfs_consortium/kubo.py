@@ -62,6 +62,9 @@ class KuboClient:
         self.request_timeout = request_timeout
         self.auth = auth
         self.session = requests.Session()
+        # Kubo's API is a local address: no proxy named in the environment (cron reads
+        # /etc/environment) may see the calls and the secret in their header.
+        self.session.trust_env = False
         if auth is not None:
             self.session.headers["Authorization"] = auth.header
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
