@@ -14,6 +14,7 @@ class _Answer(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         # Read the request first, so the client sees the answer and not a reset connection.
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.seen.append(self.path)
         self.send_response(self.server.status)
         self.send_header("Content-Type", self.server.content_type)
         self.send_header("Content-Length", str(len(self.server.body)))
@@ -25,15 +26,19 @@ class _Answer(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+    def __init__(self, status: int, body: bytes, content_type: str, seen: list[str]) -> None:
         super().__init__(("127.0.0.1", 0), _Answer)
         self.status, self.body, self.content_type = status, body, content_type
+        self.seen = seen
 
 
 @contextmanager
-def serving(status: int, body: bytes, content_type: str = "text/html") -> Iterator[str]:
-    """The URL of a loopback server answering every POST with ``status`` and ``body``."""
-    with _Server(status, body, content_type) as server:
+def serving(
+    status: int, body: bytes, content_type: str = "text/html", seen: list[str] | None = None
+) -> Iterator[str]:
+    """The URL of a loopback server answering every POST with ``status`` and ``body``;
+    ``seen`` gets the target of each request (the whole URL when it serves as a proxy)."""
+    with _Server(status, body, content_type, [] if seen is None else seen) as server:
         thread = threading.Thread(target=server.serve_forever)
         thread.start()
         try:

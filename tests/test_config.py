@@ -26,7 +26,7 @@ def test_the_seed_format_works_unchanged(tmp_path: Path) -> None:
     (peer,) = config.peers
     assert (peer.name, peer.ipns, peer.path) == (SEED_PEER, SEED_PEER, f"/ipns/{SEED_PEER}")
     assert config.api == "http://127.0.0.1:5001"
-    assert (peer.max_pins, peer.max_bytes) == (10_000, None)
+    assert (peer.max_pins, peer.max_bytes) == (10_000, 10 * 1024**3)
 
 
 def test_every_optional_key() -> None:

@@ -153,3 +153,30 @@ def test_a_peer_at_its_byte_quota_starts_no_more_pins(net: Net, member: Member) 
     errors = json.dumps(run.json["peers"][0]["errors"])
     assert second not in member.node.recursive_pins()
     assert "byte quota left it" in errors
+
+
+def test_a_peer_already_over_its_byte_quota_keeps_every_pin(net: Net, member: Member) -> None:
+    """max_bytes became limited by default (issue 22): a peer that already holds more than
+    its quota keeps every CID it lists, run after run, however soon releases are due; only
+    its new CIDs (its new manifest root among them) are not fetched."""
+    alice = net.node()
+    held = [parse_cid(alice.add(os.urandom(300 * 1024))) for _ in range(3)]
+    old_root = parse_cid(alice.publish_json_dir({"m.json": held}))
+    peer = {"name": "alice", "ipns": alice.peer_id}
+    member.configure([peer | {"max_bytes": None}], release_after=0, concurrency=1)
+    assert member.sync().code == 0
+    new = parse_cid(alice.add(os.urandom(1024)))
+    new_root = parse_cid(alice.publish_json_dir({"m.json": [*held, new]}))
+    member.configure([peer | {"max_bytes": 100 * 1024}], release_after=0, concurrency=1)
+
+    runs = [member.sync() for _ in range(2)]
+
+    pins = member.node.recursive_pins()
+    assert set(held) <= set(pins)
+    assert not {new, new_root, old_root} & set(pins), "the old root is no longer listed"
+    for run in runs:
+        assert run.code == 1
+        (report,) = run.json["peers"]
+        assert report["failed"] == 2
+        assert "alice has used its 102400-byte quota" in " ".join(report["errors"])
+    assert runs[0].json["peers"][0]["unpinned"] == 1 and runs[1].json["peers"][0]["unpinned"] == 0

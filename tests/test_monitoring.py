@@ -170,7 +170,7 @@ def test_a_configured_peer_never_synced_shows_as_never_synced(
 ) -> None:
     member.record("alice", PEER)
     member.configure(
-        {"name": "alice", "ipns": PEER},
+        {"name": "alice", "ipns": PEER, "max_bytes": None},
         {"name": "carol", "ipns": SEED_PEER, "max_pins": 5, "max_bytes": 1000},
     )
 

@@ -15,6 +15,7 @@ from ipfs_consortium.pinnames import PinNames
 from ipfs_consortium.sync import SAMPLE
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
+from tests.loopback_http import serving
 
 # The names of the pins a sync makes with the default config.
 PIN_PREFIX = PinNames("default").prefix
@@ -342,6 +343,36 @@ def test_kubo_with_api_authorizations_needs_the_secret(
     member.configure(peers, release_after=0, api_auth_file=str(auth["right"]))
     assert member.sync().code == 0
     assert x not in member.node.recursive_pins()
+
+
+def test_a_proxy_in_the_environment_never_sees_a_call(
+    net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cron passes on /etc/environment's proxy settings: the calls to Kubo and the secret in
+    their header must not go there."""
+    token = "t0ken-behind-no-proxy"
+    member = Member(
+        net.node({f"bearer:{token}": ["/api/v0"]}), tmp_path / "config.json", tmp_path / "state",
+        capsys,
+    )  # fmt: skip
+    secret = tmp_path / "api-auth"
+    secret.write_text(f"bearer:{token}\n")
+    alice = net.node()
+    (x,) = content(alice, "x")
+    alice.publish_json_dir({"a.json": [x]})
+    member.configure([alice.peer_id], api_auth_file=str(secret))
+    seen: list[str] = []
+    with serving(200, b"proxied", seen=seen) as proxy, monkeypatch.context() as env:
+        for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]:
+            env.setenv(name, proxy)
+        for name in ["no_proxy", "NO_PROXY"]:
+            env.delenv(name, raising=False)
+
+        run = member.sync()
+
+    assert run.code == 0, run.err
+    assert x in member.node.recursive_pins()
+    assert seen == []
 
 
 def test_a_second_sync_while_one_runs_exits_at_once(member: Member) -> None:

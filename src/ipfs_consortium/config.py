@@ -24,6 +24,7 @@ DEFAULT_STATE_DIR = (
     Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "ipfs-consortium"
 )
 _MiB = 1024 * 1024
+_GiB = 1024 * _MiB
 
 T = TypeVar("T")
 
@@ -248,6 +249,9 @@ def _consortium(reader: _Reader, key: str, default: str) -> str:
 
 
 _SECONDS_OR_ZERO = _span(0, math.inf, "a number of seconds (0 or more)")
+# A member's disk must hold every peer's quota, so none is unlimited unless config.json
+# says so (null): the size of Kubo's default StorageMax (10GB).
+_MAX_BYTES: int | None = 10 * _GiB
 
 
 @dataclass(frozen=True)
@@ -260,7 +264,7 @@ class Config:
     concurrency: int = _setting(32, _whole(1))
     # The quota of each peer that sets none of its own.
     max_pins: int = _setting(10_000, _whole(0))
-    max_bytes: int | None = _setting(None, _Reader.optional_integer)
+    max_bytes: int | None = _setting(_MAX_BYTES, _Reader.optional_integer)
     max_manifest_bytes: int = _setting(8 * _MiB, _whole(1))
     max_manifest_files: int = _setting(1_000, _whole(1))
     connect_timeout: float = _setting(5.0, _Reader.seconds)

@@ -37,6 +37,20 @@ from .errors import (
 # The UnixFS link type `ls` reports for a file.
 LINK_FILE = 2
 
+# Every RPC path this client calls: all that a token for the sync and publish needs in
+# Kubo's API.Authorizations (AllowedPaths, which Kubo matches as string prefixes; none of
+# these is the prefix of another command). The client refuses any other path, so a new
+# call cannot be added without adding it here; playbooks/member.yml gives the sync's token
+# exactly this list (tests/test_sync_token.py checks the two agree and that a token allowed
+# only these runs a sync and a publish).
+RPC_PATHS = tuple(
+    f"/api/v0/{command}"
+    for command in (
+        "add", "cat", "dag/resolve", "files/stat", "id", "key/list", "ls",
+        "name/publish", "name/resolve", "pin/add", "pin/ls", "pin/rm",
+    )
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Link:
@@ -62,6 +76,9 @@ class KuboClient:
         self.request_timeout = request_timeout
         self.auth = auth
         self.session = requests.Session()
+        # Kubo's API is a local address: no proxy named in the environment (cron reads
+        # /etc/environment) may see the calls and the secret in their header.
+        self.session.trust_env = False
         if auth is not None:
             self.session.headers["Authorization"] = auth.header
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
@@ -95,9 +112,12 @@ class KuboClient:
         stream: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
+        path = f"/api/v0/{command}"
+        if path not in RPC_PATHS:
+            raise ValueError(f"{path} is not in RPC_PATHS, the paths the sync's token allows")
         with self._calls_lock:
             self.calls += 1
-        url = f"{self.api}/api/v0/{command}"
+        url = f"{self.api}{path}"
         read = self.request_timeout if timeout is None else timeout
         try:
             response = self.session.post(
