@@ -214,6 +214,12 @@ def test_provisions_once_and_a_second_run_changes_nothing(
         "dave": 0,
     }
     assert _resources(ec2, consortium) == created
+    # Only consortium-ec2 terminate, once confirmed, turns it off.
+    for instance_id in created["instances"]:
+        protection = ec2.describe_instance_attribute(
+            InstanceId=instance_id, Attribute="disableApiTermination"
+        )["DisableApiTermination"]
+        assert protection == {"Value": True}
 
     # A port opened by hand is closed by the next run.
     ec2.authorize_security_group_ingress(
