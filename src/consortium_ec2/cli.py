@@ -54,14 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--wait", action="store_true", help="wait until the state is reached")
 
     terminate = commands.add_parser(
-        "terminate", parents=[common], help="terminate instances (the data volumes stay)"
+        "terminate",
+        parents=[common],
+        help="turn termination protection off and terminate instances (the data volumes stay)",
     )
     terminate.add_argument("members", nargs="+", metavar="MEMBER")
     terminate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     terminate.add_argument(
         "--delete-data-volume",
         action="store_true",
-        help="also delete each member's data volume (its Kubo repository)",
+        help="also delete each member's data volume (its Kubo repository), once a final "
+        "snapshot of it has completed",
     )
     terminate.add_argument(
         "--release-address",
@@ -93,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SNAP_ID",
         help="the snapshot to restore from, e.g. one taken by consortium-ec2 snapshot",
     )
+    restore.add_argument(
+        "--kms-key-id",
+        metavar="KEY",
+        help="KMS key that encrypts the new volume (default: the key of the member's data "
+        "volume, or of its root volume when it has none)",
+    )
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
@@ -112,25 +121,38 @@ def _confirm(question: str) -> None:
         raise Aborted("not confirmed; nothing changed")
 
 
-def _terminate_question(members: Sequence[Member], args: argparse.Namespace) -> str:
-    what = ", ".join(f"{m.name} ({m.instance_id})" for m in members)
-    extras = [
-        extra
-        for extra, asked in (
-            (" AND DELETE THEIR DATA VOLUMES", args.delete_data_volume),
-            (" AND RELEASE THEIR ELASTIC IPS", args.release_address),
+def _terminate_question(members: Sequence[Member], args: argparse.Namespace, region: str) -> str:
+    """What terminate will do, where: the account and region, and each thing deleted."""
+    steps = []
+    for m in members:
+        steps.append(
+            f"terminate {m.name} ({m.instance_id}) and its root volume, "
+            "turning its termination protection off"
         )
-        if asked
-    ]
-    return f"Terminate {what}{''.join(extras)}?"
+        volume = m.data_volume
+        if volume is not None:
+            what = f"data volume {volume.volume_id} ({volume.size_gib} GiB) of {m.name}"
+            steps.append(
+                f"DELETE {what}, after a final snapshot"
+                if args.delete_data_volume
+                else f"keep {what}"
+            )
+        if m.address is not None:
+            what = f"Elastic IP {m.address.public_ip} of {m.name}"
+            steps.append(f"RELEASE {what}" if args.release_address else f"keep {what}")
+    account = members[0].account_id
+    return "\n".join(
+        [f"In AWS account {account}, region {region}:", *(f"  {s}" for s in steps), "Go on?"]
+    )
 
 
-def _restore_question(member: Member, snapshot: actions.Snapshot) -> str:
+def _restore_question(member: Member, plan: actions.Restore, region: str) -> str:
     old = member.data_volume
     kept = f", in place of {old.volume_id} (kept)" if old else ""
     return (
-        f"Give {member.name} ({member.instance_id}) a new data volume from "
-        f"{snapshot.snapshot_id}{kept}?"
+        f"In AWS account {member.account_id}, region {region}: give {member.name} "
+        f"({member.instance_id}) a new data volume from {plan.snapshot_id}"
+        f"{kept}, encrypted with {actions.describe_key(plan.kms_key_id)}?"
     )
 
 
@@ -155,7 +177,7 @@ def _run(args: argparse.Namespace) -> list[str]:
         return actions.stop(client, members, wait=args.wait)
     if args.command == "terminate":
         if not args.yes:
-            _confirm(_terminate_question(members, args))
+            _confirm(_terminate_question(members, args, client.meta.region_name))
         return actions.terminate(
             client,
             members,
@@ -165,10 +187,10 @@ def _run(args: argparse.Namespace) -> list[str]:
     if args.command == "snapshot":
         return actions.snapshot(client, members, description=args.description)
     if args.command == "restore":
-        snapshot = actions.restorable_snapshot(client, members[0], args.snapshot)
+        plan = actions.restore_plan(client, members[0], args.snapshot, kms_key_id=args.kms_key_id)
         if not args.yes:
-            _confirm(_restore_question(members[0], snapshot))
-        return actions.restore(client, members[0], snapshot)
+            _confirm(_restore_question(members[0], plan, client.meta.region_name))
+        return actions.restore(client, members[0], plan)
     return actions.resize_volume(client, members[0], size_gib=args.size)
 
 

@@ -84,6 +84,8 @@ class DataVolume:
     state: str
     device: str | None
     """The device name it is attached as, ``None`` when detached."""
+    kms_key_id: str | None
+    """The KMS key that encrypts it, ``None`` when it is not encrypted."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,15 @@ class ElasticIp:
 class Member:
     consortium: str
     name: str
+    account_id: str
+    """The AWS account that owns the instance (the one the helpers act in)."""
     instance_id: str
     state: str
     instance_type: str
     availability_zone: str
     public_ip: str
     """The instance's own public IP (the Elastic IP while that is associated), or ``""``."""
+    root_volume_id: str | None
     data_volume: DataVolume | None
     address: ElasticIp | None
 
@@ -138,7 +143,7 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
     Raises :class:`MemberNotFound` naming every requested member that has no instance.
     """
     instances = [
-        instance
+        (reservation["OwnerId"], instance)
         for page in client.get_paginator("describe_instances").paginate(
             Filters=[
                 *_filters(consortium, names),
@@ -151,17 +156,19 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
     attached, detached = _data_volumes(client, consortium, names)
     addresses = _addresses(client, consortium, names)
     members = []
-    for instance in instances:
+    for account_id, instance in instances:
         name = tags_of(instance).get(TAG_MEMBER, "")
         members.append(
             Member(
                 consortium=consortium,
                 name=name,
+                account_id=account_id,
                 instance_id=instance["InstanceId"],
                 state=instance["State"]["Name"],
                 instance_type=instance["InstanceType"],
                 availability_zone=instance["Placement"]["AvailabilityZone"],
                 public_ip=instance.get("PublicIpAddress") or "",
+                root_volume_id=_root_volume_id(instance),
                 data_volume=attached.get(instance["InstanceId"]) or detached.get(name),
                 address=addresses.get(name),
             )
@@ -172,6 +179,18 @@ def find_members(client: Any, consortium: str, names: Sequence[str] = ()) -> lis
             f"no instance tagged {TAG_CONSORTIUM}={consortium} for member(s): " + ", ".join(missing)
         )
     return sorted(members, key=lambda m: (m.name, m.instance_id))
+
+
+def _root_volume_id(instance: dict[str, Any]) -> str | None:
+    root = instance.get("RootDeviceName")
+    return next(
+        (
+            m["Ebs"]["VolumeId"]
+            for m in instance.get("BlockDeviceMappings", [])
+            if m["DeviceName"] == root and "Ebs" in m
+        ),
+        None,
+    )
 
 
 def _data_volumes(
@@ -195,6 +214,7 @@ def _data_volumes(
                 volume_type=volume["VolumeType"],
                 state=volume["State"],
                 device=attachment.get("Device"),
+                kms_key_id=volume.get("KmsKeyId"),
             )
             if "InstanceId" in attachment:
                 attached[attachment["InstanceId"]] = data_volume

@@ -57,21 +57,37 @@ def tag_member(name: str, consortium: str = "ipfs-consortium") -> list[dict[str,
 
 
 def launch_member(
-    client: Any, name: str, *, consortium: str = "ipfs-consortium", data_gib: int | None = 100
+    client: Any,
+    name: str,
+    *,
+    consortium: str = "ipfs-consortium",
+    data_gib: int | None = 100,
+    kms_key_id: str | None = None,
 ) -> str:
-    """An instance tagged as the ec2_member role tags it, with its data volume attached."""
+    """An instance tagged as the ec2_member role tags it, with termination protection and its
+    data volume attached; both volumes encrypted with ``kms_key_id`` when given (the role's
+    ec2_member_kms_key_id), else with the account's default key."""
+    key = {"KmsKeyId": kms_key_id} if kms_key_id else {}
     instance = client.run_instances(
         ImageId="ami-0deb12new0000001",
         MinCount=1,
         MaxCount=1,
         InstanceType="t3.small",
+        BlockDeviceMappings=[
+            {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8, "Encrypted": True, **key}}
+        ],
         TagSpecifications=[{"ResourceType": "instance", "Tags": tag_member(name, consortium)}],
     )["Instances"][0]
+    # moto ignores DisableApiTermination in RunInstances.
+    client.modify_instance_attribute(
+        InstanceId=instance["InstanceId"], DisableApiTermination={"Value": True}
+    )
     if data_gib is not None:
         volume = client.create_volume(
             Size=data_gib,
             AvailabilityZone=instance["Placement"]["AvailabilityZone"],
             Encrypted=True,
+            **key,
             TagSpecifications=[
                 {
                     "ResourceType": "volume",

@@ -11,13 +11,19 @@ writes them again on every run.
 
 AWS takes an Elastic IP off an instance that terminates; moto leaves it associated, and
 the member's next instance could not get its address back.
+
+AWS launches an instance with termination protection when RunInstances says
+``DisableApiTermination``; moto ignores it there, and amazon.aws.ec2_instance then turns
+protection on again in the second run, which must change nothing.
 """
 
 import sys
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.ec2.models.elastic_block_store import Volume
 from moto.ec2.models.instances import Instance, InstanceState
+from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, EC2_RESOURCE_TO_PREFIX
 from moto.server import main
 
@@ -44,6 +50,18 @@ def _terminate(self: Instance) -> InstanceState:
 
 
 Instance.terminate = _terminate  # type: ignore[method-assign]
+_original_run_instances = InstanceResponse.run_instances
+
+
+def _run_instances(self: InstanceResponse) -> ActionResult:
+    result = _original_run_instances(self)
+    if self._get_bool_param("DisableApiTermination"):
+        for instance in result.result.instances:  # type: ignore[attr-defined]
+            instance.disable_api_termination = True
+    return result
+
+
+InstanceResponse.run_instances = _run_instances  # type: ignore[method-assign]
 EC2_PREFIX_TO_RESOURCE[EC2_RESOURCE_TO_PREFIX["vpc-elastic-ip"]] = "elastic-ip"
 
 if __name__ == "__main__":

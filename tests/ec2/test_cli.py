@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -17,15 +17,21 @@ from botocore.exceptions import (
     NoRegionError,
     ParamValidationError,
     ProfileNotFound,
+    WaiterError,
 )
+from botocore.waiter import Waiter
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 
 from consortium_ec2 import cli, errors, members
 from consortium_ec2.cli import main
 from tests.loopback_http import serving
 
 from .ansible_run import ROOT
-from .conftest import REGION, allocate_address, launch_member, tag_member
+from .conftest import REGION, allocate_address, launch_member
 
 
 @pytest.fixture
@@ -111,6 +117,13 @@ def test_start_needs_members_or_all(ec2: Any, capsys: pytest.CaptureFixture[str]
     assert "name the members, or pass --all" in capsys.readouterr().err
 
 
+def _protected(ec2: Any, instance_id: str) -> bool:
+    attribute = ec2.describe_instance_attribute(
+        InstanceId=instance_id, Attribute="disableApiTermination"
+    )
+    return bool(attribute["DisableApiTermination"]["Value"])
+
+
 def test_terminate_asks_and_keeps_the_data_volume(
     ec2: Any,
     alice_with_volume: tuple[str, str],
@@ -121,8 +134,15 @@ def test_terminate_asks_and_keeps_the_data_volume(
 
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     assert main(["terminate", "alice"]) == 1
-    assert "not confirmed" in capsys.readouterr().err
-    assert _state(ec2, alice) == "running"
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"In AWS account {ACCOUNT_ID}, region {REGION}:",
+        f"  terminate alice ({alice}) and its root volume, turning its termination protection off",
+        f"  keep data volume {volume_id} (100 GiB) of alice",
+        "Go on? [y/N] ",
+    ]
+    assert "not confirmed" in err
+    assert _state(ec2, alice) == "running" and _protected(ec2, alice)
 
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     assert main(["terminate", "alice"]) == 0
@@ -131,14 +151,47 @@ def test_terminate_asks_and_keeps_the_data_volume(
     assert ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
 
 
-def test_terminate_deletes_the_data_volume_only_when_told(
-    ec2: Any, alice_with_volume: tuple[str, str], capsys: pytest.CaptureFixture[str]
+def test_terminate_deletes_the_data_volume_only_when_told_after_a_final_snapshot(
+    ec2: Any,
+    alice_with_volume: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, volume_id = alice_with_volume
 
-    assert main(["terminate", "alice", "--yes", "--delete-data-volume"]) == 0
-    assert f"deleted data volume {volume_id}" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    assert main(["terminate", "alice", "--delete-data-volume"]) == 0
+    out = capsys.readouterr().out
+    assert f"  DELETE data volume {volume_id} (100 GiB) of alice, after a final snapshot\n" in out
+    [snapshot] = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    assert (snapshot["VolumeId"], snapshot["State"]) == (volume_id, "completed")
+    assert _tags(snapshot) == _data_tags("alice")  # what restore requires
+    assert out.endswith(
+        f"alice: final snapshot {snapshot['SnapshotId']} of {volume_id} completed\n"
+        f"deleted data volume {volume_id}\n"
+    )
     assert volume_id not in [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
+
+
+def test_a_failed_final_snapshot_keeps_the_data_volume(
+    ec2: Any,
+    alice_with_volume: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, volume_id = alice_with_volume
+    original_wait = Waiter.wait
+
+    def wait(self: Waiter, **kwargs: Any) -> None:
+        if self.name == "SnapshotCompleted":
+            raise WaiterError(self.name, "terminal failure state: error", {})
+        original_wait(self, **kwargs)
+
+    monkeypatch.setattr(Waiter, "wait", wait)
+    assert main(["terminate", "alice", "--yes", "--delete-data-volume"]) == 1
+    err = _one_line_error(capsys.readouterr().err)
+    assert f"of {volume_id} did not complete" in err and "the data volume is kept" in err
+    assert ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
 
 
 def test_terminate_keeps_the_elastic_ip_unless_told(
@@ -153,7 +206,7 @@ def test_terminate_keeps_the_elastic_ip_unless_told(
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     assert main(["terminate", "bob", "--release-address"]) == 0
     out = capsys.readouterr().out
-    assert "AND RELEASE THEIR ELASTIC IPS? [y/N]" in out
+    assert f"  RELEASE Elastic IP {bob_ip} of bob\nGo on? [y/N]" in out
     assert f"released Elastic IP {bob_ip} (eipalloc-" in out
     assert [a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]] == [alice_ip]
 
@@ -205,12 +258,18 @@ def _stop(member: str, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
 
 
-def _scratch_snapshot(ec2: Any, size_gib: int, tags: list[dict[str, str]]) -> str:
+def _scratch_snapshot(ec2: Any, size_gib: int, tags: dict[str, str]) -> str:
     """A snapshot of a volume of its own (moto gives a snapshot its volume's current size)."""
     scratch = ec2.create_volume(Size=size_gib, AvailabilityZone=f"{REGION}a")["VolumeId"]
     return str(
         ec2.create_snapshot(
-            VolumeId=scratch, TagSpecifications=[{"ResourceType": "snapshot", "Tags": tags}]
+            VolumeId=scratch,
+            TagSpecifications=[
+                {
+                    "ResourceType": "snapshot",
+                    "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                }
+            ],
         )["SnapshotId"]
     )
 
@@ -219,13 +278,19 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource["Tags"]}
 
 
-def _data_tags(member: str) -> dict[str, str]:
+def _data_tags(member: str, consortium: str = "ipfs-consortium") -> dict[str, str]:
     return {
-        "Name": f"ipfs-consortium-{member}-data",
-        members.TAG_CONSORTIUM: "ipfs-consortium",
+        "Name": f"{consortium}-{member}-data",
+        members.TAG_CONSORTIUM: consortium,
         members.TAG_MEMBER: member,
         members.TAG_ROLE: members.DATA_ROLE,
     }
+
+
+def _kms_key(name: str) -> str:
+    return str(
+        boto3.client("kms", region_name=REGION).create_key(Description=name)["KeyMetadata"]["Arn"]
+    )
 
 
 def test_restore_replaces_the_data_volume_and_keeps_the_old_one(
@@ -233,7 +298,7 @@ def test_restore_replaces_the_data_volume_and_keeps_the_old_one(
 ) -> None:
     alice, old_id = alice_with_volume
     # Smaller than the 100 GiB data volume, which has grown since.
-    snapshot_id = _scratch_snapshot(ec2, 50, tag_member("alice"))
+    snapshot_id = _scratch_snapshot(ec2, 50, _data_tags("alice"))
     _stop("alice", capsys)
 
     assert main(["restore", "alice", "--snapshot", snapshot_id, "--yes"]) == 0
@@ -260,55 +325,161 @@ def test_restore_replaces_the_data_volume_and_keeps_the_old_one(
     assert out.endswith("start the member: consortium-ec2 start alice --wait\n")
 
 
+@pytest.mark.parametrize("option", [False, True], ids=["members-key", "kms-key-id-option"])
+def test_restore_encrypts_with_the_members_kms_key_unless_told(
+    ec2: Any, option: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members_key, other_key = _kms_key("alice's"), _kms_key("another")
+    alice = launch_member(ec2, "alice", kms_key_id=members_key)
+    snapshot_id = _snapshot("alice", capsys)
+    _stop("alice", capsys)
+    expected = other_key if option else members_key
+
+    extra = ["--kms-key-id", other_key] if option else []
+    assert main(["restore", "alice", "--snapshot", snapshot_id, "--yes", *extra]) == 0
+    assert f"GiB gp2, KMS key {expected}) from {snapshot_id}" in capsys.readouterr().out
+    new = _volume_of(ec2, alice)
+    assert new["SnapshotId"] == snapshot_id
+    assert (new["Encrypted"], new["KmsKeyId"]) == (True, expected)
+
+
 def test_restore_asks_then_gives_a_member_without_data_volume_one(
     ec2: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A snapshot without a member tag may go to any member.
-    snapshot_id = _scratch_snapshot(ec2, 30, [{"Key": "Name", "Value": "by hand"}])
-    bob = launch_member(ec2, "bob", data_gib=None)
+    snapshot_id = _scratch_snapshot(ec2, 30, _data_tags("bob"))
+    key = _kms_key("bob's")
+    bob = launch_member(ec2, "bob", data_gib=None, kms_key_id=key)
     _stop("bob", capsys)
+    volumes = ec2.describe_volumes()["Volumes"]  # bob's root volume, the scratch one
 
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
     assert main(["restore", "bob", "--snapshot", snapshot_id]) == 1
-    assert "not confirmed" in capsys.readouterr().err
-    assert len(ec2.describe_volumes()["Volumes"]) == 2  # bob's root volume, the scratch one
+    out, err = capsys.readouterr()
+    # Without a data volume, the key is the root volume's (the role encrypts both with it).
+    assert out == (
+        f"In AWS account {ACCOUNT_ID}, region {REGION}: give bob ({bob}) a new data volume "
+        f"from {snapshot_id}, encrypted with KMS key {key}? [y/N] "
+    )
+    assert "not confirmed" in err
+    assert ec2.describe_volumes()["Volumes"] == volumes
 
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     assert main(["restore", "bob", "--snapshot", snapshot_id]) == 0
     new = _volume_of(ec2, bob)
     assert (new["SnapshotId"], new["Size"], new["VolumeType"]) == (snapshot_id, 30, "gp3")
+    assert new["KmsKeyId"] == key
     assert _tags(new) == _data_tags("bob")
     assert new["Attachments"][0]["Device"] == "/dev/xvdb"
     assert "kept the old data volume" not in capsys.readouterr().out
 
 
+@pytest.fixture
+def owner_ids_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto answers DescribeSnapshots with every snapshot it holds, whatever OwnerIds says;
+    AWS lists only the snapshots of the owners named there ("self": the caller's account),
+    and without it also those that other accounts shared, or made public."""
+
+    def describe_snapshots(self: ElasticBlockStore) -> ActionResult:
+        owners = {
+            self.current_account if owner == "self" else owner
+            for owner in self._get_param("OwnerIds", [])
+        }
+        snapshots = self.ec2_backend.describe_snapshots(
+            snapshot_ids=self._get_param("SnapshotIds", []),
+            filters=self._filters_from_querystring(),
+        )
+        return ActionResult(
+            {"Snapshots": [s for s in snapshots if not owners or s.owner_id in owners]}
+        )
+
+    monkeypatch.setattr(ElasticBlockStore, "describe_snapshots", describe_snapshots)
+
+
+def _shared_by_another_account(ec2: Any, capsys: pytest.CaptureFixture[str]) -> str:
+    """A snapshot tagged as alice's data, but another account's, shared with this one."""
+    snapshot_id = _scratch_snapshot(ec2, 100, _data_tags("alice"))
+    ec2_backends[ACCOUNT_ID][REGION].snapshots[snapshot_id].owner_id = "111122223333"
+    return snapshot_id
+
+
+def _snapshot_tagged(tags: dict[str, str]) -> Callable[[Any, Any], str]:
+    return lambda ec2, capsys: _scratch_snapshot(ec2, 100, tags)
+
+
+_WITHOUT_ROLE = {k: v for k, v in _data_tags("alice").items() if k != members.TAG_ROLE}
+
+
 @pytest.mark.parametrize(
-    ("stopped", "snapshot_of", "message"),
+    ("stopped", "make_snapshot", "message"),
     [
-        (False, "alice", "is running; stop it first: consortium-ec2 stop alice --wait"),
-        (True, "bob", "is tagged ipfs-consortium:member=bob, not alice"),
-        (True, None, "no snapshot snap-0123456789abcdef0 in us-east-1"),
+        (
+            False,
+            lambda ec2, capsys: _snapshot("alice", capsys),
+            "is running; stop it first: consortium-ec2 stop alice --wait",
+        ),
+        (
+            True,
+            lambda ec2, capsys: _snapshot("bob", capsys),
+            "is tagged ipfs-consortium:member=bob, not alice: it holds another member's data",
+        ),
+        (
+            True,
+            _snapshot_tagged(_data_tags("alice", consortium="another")),
+            "is tagged ipfs-consortium:consortium=another, not ipfs-consortium",
+        ),
+        (
+            True,
+            _snapshot_tagged({"Name": "by hand"}),
+            "has no tag ipfs-consortium:consortium=ipfs-consortium, "
+            "ipfs-consortium:member=alice, ipfs-consortium:role=data, so nothing says it holds "
+            "alice's data: restore a snapshot taken by `consortium-ec2 snapshot alice`, or, ",
+        ),
+        (
+            True,
+            _snapshot_tagged(_WITHOUT_ROLE),
+            "has no tag ipfs-consortium:role=data, so nothing says it holds alice's data: "
+            "restore a snapshot taken by `consortium-ec2 snapshot alice`, or, sure that it holds "
+            "alice's repository, tag it: aws ec2 create-tags --resources snap-",
+        ),
+        (
+            True,
+            _shared_by_another_account,
+            f"of this account ({ACCOUNT_ID}) in us-east-1; another account's snapshot is "
+            "never restored",
+        ),
+        (
+            True,
+            lambda ec2, capsys: "snap-0123456789abcdef0",
+            "no snapshot snap-0123456789abcdef0 of this account",
+        ),
     ],
-    ids=["running", "another-members-snapshot", "unknown-snapshot"],
+    ids=[
+        "running",
+        "another-members-snapshot",
+        "another-consortiums-snapshot",
+        "untagged-snapshot",
+        "snapshot-without-role-tag",
+        "another-accounts-snapshot",
+        "unknown-snapshot",
+    ],
 )
+@pytest.mark.usefixtures("owner_ids_honoured")
 def test_restore_refuses_in_one_line_and_changes_nothing(
     ec2: Any,
     stopped: bool,
-    snapshot_of: str | None,
+    make_snapshot: Callable[[Any, Any], str],
     message: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     launch_member(ec2, "alice")
     launch_member(ec2, "bob")
-    snapshot_id = _snapshot(snapshot_of, capsys) if snapshot_of else "snap-0123456789abcdef0"
+    snapshot_id = make_snapshot(ec2, capsys)
     if stopped:
         _stop("alice", capsys)
     volumes = ec2.describe_volumes()["Volumes"]
 
     assert main(["restore", "alice", "--snapshot", snapshot_id, "--yes"]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("consortium-ec2: error: ") and err.count("\n") == 1
-    assert message in err
+    assert message in _one_line_error(capsys.readouterr().err)
     assert ec2.describe_volumes()["Volumes"] == volumes
 
 

@@ -25,6 +25,7 @@ from .ansible_run import BIN, ROOT, PlaybookRun, run_playbook
 from .conftest import REGION, MotoServer
 
 PROVISION = ROOT / "playbooks/provision.yml"
+ONBOARDING = ROOT / "playbooks/onboarding.yml"
 ADMIN_CIDR = "203.0.113.0/24"
 
 
@@ -215,6 +216,12 @@ def test_provisions_once_and_a_second_run_changes_nothing(
         "dave": 0,
     }
     assert _resources(ec2, consortium) == created
+    # Only consortium-ec2 terminate, once confirmed, turns it off.
+    for instance_id in created["instances"]:
+        protection = ec2.describe_instance_attribute(
+            InstanceId=instance_id, Attribute="disableApiTermination"
+        )["DisableApiTermination"]
+        assert protection == {"Value": True}
 
     # A port opened by hand is closed by the next run.
     ec2.authorize_security_group_ingress(
@@ -425,3 +432,64 @@ def test_check_mode_creates_nothing(tmp_path: Path, moto_server: MotoServer) -> 
     )
     assert run.stats["alice"]["changed"] > 0  # it says what it would create
     assert _resources(moto_server.client(), consortium) == NOTHING
+
+
+def _facts_set(run: PlaybookRun, host: str, fact: str) -> list[Any]:
+    """Every value that ``run``'s set_fact tasks gave ``fact`` on ``host``."""
+    return [
+        result["ansible_facts"][fact]
+        for play in run.output["plays"]
+        for task in play["tasks"]
+        for result in [task["hosts"].get(host, {})]
+        if fact in result.get("ansible_facts", {})
+    ]
+
+
+def test_onboarding_creates_nothing_for_a_member_without_instance(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    consortium = "test-onboarding-new"
+    run = _provision(
+        tmp_path,
+        moto_server,
+        {"zoe": {**ON_EC2}},
+        playbook=ONBOARDING,
+        check=False,
+        ec2_member_consortium=consortium,
+    )
+    assert run.returncode != 0
+    assert run.stats["zoe"]["failures"] == 1 and run.stats["zoe"]["changed"] == 0
+    assert "zoe has no EC2 instance yet" in str(run.output)
+    assert "provision it first with site.yml" in str(run.output)
+    assert _resources(moto_server.client(), consortium) == NOTHING
+
+
+def test_onboarding_finds_a_provisioned_member_and_changes_nothing(
+    tmp_path: Path, moto_server: MotoServer
+) -> None:
+    ec2 = moto_server.client()
+    consortium = "test-onboarding"
+    hosts = {"alice": {**ON_EC2}, "carol": NOT_ON_EC2}
+    provisioned = _facts_set(
+        _provision(tmp_path, moto_server, hosts, ec2_member_consortium=consortium),
+        "alice",
+        "ec2_member_provisioned",
+    )
+    created = _resources(ec2, consortium)
+
+    # Only the EC2 lookup: the Kubo identity is read on the host, which moto has not.
+    run = _provision(
+        tmp_path,
+        moto_server,
+        hosts,
+        playbook=ONBOARDING,
+        options=["--tags", "ec2_member"],
+        ec2_member_consortium=consortium,
+    )
+    assert run.stats["alice"]["changed"] == 0 and run.stats["carol"]["ok"] == 0
+    assert _resources(ec2, consortium) == created
+    [found] = _facts_set(run, "alice", "ec2_member_provisioned")
+    assert found == provisioned[-1]
+    elastic_ip = _instance(ec2, consortium, "alice")["PublicIpAddress"]
+    assert found["peering_addresses"] == [f"/ip4/{elastic_ip}/tcp/4001"]
+    assert _facts_set(run, "alice", "kubo_peering_addresses") == [found["peering_addresses"]]
