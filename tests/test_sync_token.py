@@ -25,7 +25,9 @@ CLIENT = "ipfs-consortium-sync"
 
 
 def _member_play_roles() -> dict[str, Any]:
-    (play,) = yaml.safe_load((ROOT / "playbooks" / "member.yml").read_text())
+    """The roles of member.yml's play that applies them (the one before it reads identities)."""
+    plays = yaml.safe_load((ROOT / "playbooks" / "member.yml").read_text())
+    (play,) = [play for play in plays if "roles" in play]
     return {entry["role"]: entry for entry in play["roles"]}
 
 
