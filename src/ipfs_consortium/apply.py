@@ -17,11 +17,12 @@ from typing import TypeVar
 
 from .cid import CidKey, key_text
 from .config import Config
-from .errors import ConsortiumError, KuboError, KuboRefused, KuboUnreachable
+from .errors import ConsortiumError, KuboError, KuboRefused, KuboUnreachable, PinStalled
 from .kubo import KuboClient
 from .plan import Change, Plan
 from .progress import PinProgress
 from .quota import ByteBudgets
+from .reach import Reach, around
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,17 @@ class Results:
 
 
 def apply_plan(
-    client: KuboClient, config: Config, plan: Plan, due: Iterable[CidKey], budgets: ByteBudgets
+    client: KuboClient,
+    config: Config,
+    plan: Plan,
+    due: Iterable[CidKey],
+    budgets: ByteBudgets,
+    reach: Reach | None,
 ) -> Results:
-    """Pin and rename, then release ``due`` unless Kubo went away meanwhile."""
+    """Pin and rename, then release ``due`` unless Kubo went away meanwhile; a pin that
+    stalls says which members Kubo was connected to (``reach``)."""
     results = Results()
-    _Pinning(client, config, budgets, results, plan.to_pin).run(plan)
+    _Pinning(client, config, budgets, results, plan.to_pin, reach).run(plan)
     if results.kubo_error is None:
         _release(client, due, results)
     return results
@@ -60,12 +67,14 @@ class _Pinning:
         budgets: ByteBudgets,
         results: Results,
         to_pin: int,
+        reach: Reach | None,
     ) -> None:
         self.client = client
         self.config = config
         self.budgets = budgets
         self.results = results
         self.progress = PinProgress(to_pin)
+        self.reach = reach
 
     def run(self, plan: Plan) -> None:
         workers = self.config.concurrency
@@ -108,8 +117,9 @@ class _Pinning:
         except KuboRefused:
             raise
         except ConsortiumError as exc:
-            log.error("%s (wanted by %s)", exc, ", ".join(change.peers))
-            results.failed[cid] = str(exc)
+            text = f"{exc}{around(self.reach)}" if isinstance(exc, PinStalled) else str(exc)
+            log.error("%s (wanted by %s)", text, ", ".join(change.peers))
+            results.failed[cid] = text
         except Exception as exc:  # noqa: BLE001 - one pin's bug must not stop the rest
             log.exception("pin %s failed unexpectedly", key_text(cid))
             results.failed[cid] = f"pin {key_text(cid)}: {exc}"

@@ -156,6 +156,15 @@ _CODEC_NAMES = {
 }  # fmt: skip
 
 
+def peer_id_text(key: CidKey) -> str:
+    """The peer ID of a libp2p-key CID key, as Kubo's ``swarm/peers`` writes it: the
+    CID's multihash in base58btc."""
+    data = key.to_bytes((key.bit_length() + 7) // 8, "big")
+    _version, pos = _read_varint(data, 0)
+    _codec, pos = _read_varint(data, pos)
+    return b58encode(data[pos:])
+
+
 def codec_name(codec: int) -> str:
     return _CODEC_NAMES.get(codec, f"0x{codec:x}")
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .cid import LIBP2P_KEY, b58decode, codec_name, is_multihash, parse_cid_codec
+from .cid import (
+    LIBP2P_KEY,
+    b58decode,
+    cid_key,
+    codec_name,
+    is_multihash,
+    parse_cid_codec,
+    peer_id_text,
+)
 from .errors import CIDError, ConfigError
 from .jsondoc import decode_json
 
@@ -46,6 +54,9 @@ class Peer:
     ipns: str
     max_pins: int
     max_bytes: int | None
+    # The peer ID of the member's Kubo node, which tells whether this node is connected
+    # to it (reach.py); None when not known.
+    peer_id: str | None
 
     @property
     def path(self) -> str:
@@ -87,6 +98,35 @@ def normalize_ipns_name(value: str) -> str:
     if _DNS_NAME.match(name):
         return name
     raise ValueError("is not a peer ID, an IPNS key or a DNSLink domain")
+
+
+def node_of(ipns: str) -> str | None:
+    """The peer ID (base58btc, as ``swarm/peers`` writes it) of a normalized IPNS name
+    that is a key: the node's own when it publishes under its ``self`` key, as members do.
+    None for a DNSLink name."""
+    if ipns.startswith(("Qm", "1")):
+        return ipns
+    try:
+        return peer_id_text(cid_key(ipns))
+    except CIDError:
+        return None
+
+
+def _peer_id(reader: "_Reader", default: str | None) -> str | None:
+    """The ``peer_id`` of a peer object: a peer ID or libp2p-key, or null for unknown."""
+    if "peer_id" not in reader.data:
+        return default
+    if reader.data["peer_id"] is None:
+        return None
+    value = reader.string("peer_id")
+    try:
+        name = normalize_ipns_name(value)
+    except ValueError as exc:
+        raise reader.fail("peer_id", f"{value!r} {exc}") from None
+    node = node_of(name)
+    if node is None:
+        raise reader.fail("peer_id", f"{value!r} is a DNSLink domain, not a peer ID")
+    return node
 
 
 def is_peer_label(text: str) -> bool:
@@ -283,7 +323,7 @@ class Config:
 
 # config.json's key of each setting, by field name.
 _SETTINGS = {f.name: f.metadata["key"] or f.name for f in fields(Config) if "read" in f.metadata}
-_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes"}
+_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes", "peer_id"}
 
 
 def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any]) -> Peer:
@@ -293,7 +333,7 @@ def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any
             ipns = normalize_ipns_name(item)
         except ValueError as exc:
             raise ConfigError(f"{place} {item!r} {exc}") from None
-        return Peer(ipns, ipns, defaults["max_pins"], defaults["max_bytes"])
+        return Peer(ipns, ipns, defaults["max_pins"], defaults["max_bytes"], node_of(ipns))
     if not isinstance(item, dict):
         raise ConfigError(f"{place} must be an IPNS name or an object, not {json.dumps(item)}")
     reader = _Reader(item, place)
@@ -312,6 +352,7 @@ def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any
         ipns=ipns,
         max_pins=reader.integer("max_pins", defaults["max_pins"], minimum=0),
         max_bytes=reader.optional_integer("max_bytes", defaults["max_bytes"]),
+        peer_id=_peer_id(reader, node_of(ipns)),
     )
 
 

@@ -17,9 +17,10 @@ from typing import TypeVar
 
 from .cid import CidKey, cid_key
 from .config import Config, Peer
-from .errors import KuboRefused, KuboUnreachable, ManifestError
+from .errors import KuboRefused, KuboTimeout, KuboUnreachable, ManifestError
 from .kubo import LINK_FILE, KuboClient
 from .manifest import check_size, is_manifest_name, read_manifest
+from .reach import Reach, around
 from .state import Limits, PeerState, Wanted
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,13 @@ class Reading:
     kubo_error: str | None = None
 
 
-def resolve_all(client: KuboClient, config: Config) -> list[Reading]:
-    """Resolve every peer's name; the first step, and all an unchanged run does."""
+def resolve_all(client: KuboClient, config: Config, reach: Reach | None) -> list[Reading]:
+    """Resolve every peer's name; the first step, and all an unchanged run does. An error
+    says which members Kubo was connected to (``reach``)."""
 
     def resolve(peer: Peer) -> Reading:
         try:
-            return resolve_peer(client, peer, config)
+            return resolve_peer(client, peer, config, reach)
         except KuboUnreachable as exc:
             errors = [f"peer {peer.name}: not resolved ({exc})"]
             return Reading(peer, errors=errors, kubo_error=str(exc))
@@ -69,13 +71,14 @@ def read_all(
     records: Mapping[str, PeerState],
     wanted: Mapping[str, Wanted],
     pins: Mapping[CidKey, str],
+    reach: Reach | None,
 ) -> list[Reading]:
     """Read the manifests of every peer that resolved; each reading's problems are logged."""
 
     def read(reading: Reading) -> Reading:
         name = reading.peer.name
         try:
-            return read_peer(client, reading, config, records[name], wanted[name], pins)
+            return read_peer(client, reading, config, records[name], wanted[name], pins, reach)
         except KuboUnreachable as exc:
             reading.errors.append(f"peer {name}: not read ({exc})")
             reading.complete, reading.kubo_error = False, str(exc)
@@ -96,7 +99,7 @@ def _each(work: Callable[[T], Reading], items: Sequence[T], config: Config) -> l
         return list(pool.map(work, items))
 
 
-def resolve_peer(client: KuboClient, peer: Peer, config: Config) -> Reading:
+def resolve_peer(client: KuboClient, peer: Peer, config: Config, reach: Reach | None) -> Reading:
     """Never raises for a peer's fault; _NODE_FAULTS propagate."""
     reading = Reading(peer)
     try:
@@ -105,7 +108,9 @@ def resolve_peer(client: KuboClient, peer: Peer, config: Config) -> Reading:
     except _NODE_FAULTS:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of one peer is that peer's error
-        reading.errors.append(f"peer {peer.name}: {peer.path} did not resolve ({exc})")
+        reading.errors.append(
+            f"peer {peer.name}: {peer.path} did not resolve ({exc}){around(reach)}"
+        )
     return reading
 
 
@@ -116,10 +121,12 @@ def read_peer(
     previous: PeerState,
     previous_wanted: Collection[CidKey],
     pins: Mapping[CidKey, str],
+    reach: Reach | None,
 ) -> Reading:
     """Read a resolved peer's manifests, unless it is unchanged and all its pins present.
 
-    Never raises for a peer's fault; _NODE_FAULTS propagate.
+    Never raises for a peer's fault; _NODE_FAULTS propagate. What Kubo could not fetch in
+    time is reported as such, with which members it was connected to (``reach``).
     """
     peer, path = reading.peer, reading.path
     if reading.root is None:
@@ -136,6 +143,13 @@ def read_peer(
 
     wanted: dict[CidKey, None] = {cid_key(reading.root): None}
     reading.wanted = wanted
+
+    def not_fetched(what: str) -> str:
+        return (
+            f"peer {peer.name}: could not fetch {what} within "
+            f"{config.request_timeout:g}s{around(reach)}"
+        )
+
     # Read as a directory, a file would list no manifests: everything the peer had asked
     # for would go.
     try:
@@ -143,6 +157,9 @@ def read_peer(
         what = f"a {kind}"
     except _NODE_FAULTS:
         raise
+    except KuboTimeout:
+        reading.errors.append(not_fetched(f"its manifest directory {path}"))
+        return reading
     except Exception as exc:  # noqa: BLE001
         kind, what = "", f"not UnixFS ({exc})"
     if kind != "directory":
@@ -154,6 +171,9 @@ def read_peer(
         links = client.ls(path)
     except _NODE_FAULTS:
         raise
+    except KuboTimeout:
+        reading.errors.append(not_fetched(f"its manifest directory {path}"))
+        return reading
     except Exception as exc:  # noqa: BLE001
         reading.errors.append(f"peer {peer.name}: manifest directory {path} unreadable ({exc})")
         return reading
@@ -182,6 +202,10 @@ def read_peer(
                 )
         except _NODE_FAULTS:
             raise
+        except KuboTimeout:
+            reading.errors.append(f"{not_fetched(link.name)}; skipped")
+            complete = False
+            continue
         except Exception as exc:  # noqa: BLE001
             text = str(exc) if isinstance(exc, ManifestError) else f"{where}: {exc}"
             reading.errors.append(f"{text}; skipped")

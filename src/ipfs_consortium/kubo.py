@@ -47,7 +47,7 @@ RPC_PATHS = tuple(
     f"/api/v0/{command}"
     for command in (
         "add", "cat", "dag/resolve", "files/stat", "id", "key/list", "ls",
-        "name/publish", "name/resolve", "pin/add", "pin/ls", "pin/rm",
+        "name/publish", "name/resolve", "pin/add", "pin/ls", "pin/rm", "swarm/peers",
     )
 )  # fmt: skip
 
@@ -199,6 +199,14 @@ class KuboClient:
     def node_id(self) -> str:
         """The peer ID of the Kubo node: which repo this is, across restarts."""
         return _required("id", self._json("id", []), "ID")
+
+    def swarm_peers(self) -> set[str]:
+        """The peer IDs this node has a connection to now."""
+        answer = self._json("swarm/peers", [])
+        peers = _field(answer, "Peers") or []
+        if not isinstance(peers, list):
+            raise _unexpected("swarm/peers", answer)
+        return {_required("swarm/peers", entry, "Peer") for entry in peers}
 
     def recursive_pins(self) -> dict[CidKey, str]:
         """Every recursive pin as CID key -> pin name ("" when unnamed)."""

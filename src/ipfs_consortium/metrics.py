@@ -41,6 +41,9 @@ _CONFIGURED: list[Gauge] = [
     ("newer_root_seen_timestamp_seconds",
      "Since when the peer's name has resolved to a root not read in full yet (0: it does not).",
      lambda s: _epoch(s["seen_root_since"]) if s["root_behind"] else 0),
+    ("connected", "Whether Kubo was connected to the peer's node at the last sync (1) or not "
+     "(0); no sample when its node is not known or is this one.",
+     lambda s: None if s["connected"] is None else int(s["connected"])),
     ("pins_held", "Pins held for the peer, its manifest directory included.",
      lambda s: s["pins_held"]),
     ("bytes_held", "Bytes fetched for the pins held for the peer.", lambda s: s["bytes_held"]),
@@ -112,6 +115,23 @@ def render_metrics(found: Figures, report: SyncReport, now: float, last_success:
         "When a sync last compared every pin in Kubo with the peers' lists (0: never).",
         [("", _epoch(found.last_full_check))],
     )
+    reach = found.reach
+    if reach is not None:
+        metric(
+            "members",
+            "Peers of the config whose Kubo node is known (by peer ID), not counting this one.",
+            [("", len(reach.members))],
+        )
+        metric(
+            "members_connected",
+            "Of those, the members Kubo was connected to at the last sync.",
+            [("", len(reach.connected))],
+        )
+        metric(
+            "isolated_since_timestamp_seconds",
+            "Since when Kubo has been connected to none of the members (0: it is not).",
+            [("", _epoch(reach.isolated_since) if reach.isolated else 0)],
+        )
     metric(
         "kubo_up", "Whether the last sync could reach Kubo.", [("", 0 if report.kubo_error else 1)]
     )

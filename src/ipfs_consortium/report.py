@@ -28,6 +28,10 @@ class PeerOutcome:
     failed: int = 0
     unpinned: int = 0
     bytes_fetched: int = 0
+    # Whether this node was connected to the peer's (None: not known, or its own), and
+    # whether the root is confirmed: an isolated run confirms none (reach.py).
+    connected: bool | None = None
+    confirmed: bool = True
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -39,6 +43,8 @@ class SyncReport:
     kubo_error: str | None = None
     rpc_calls: int = 0
     seconds: float = 0.0
+    # Which members Kubo was connected to (reach.Reach.to_json); None when not known.
+    reach: dict[str, Any] | None = None
     # Whether this run listed every pin in Kubo, or trusted its records (verify.py).
     full_check: bool = False
     # What the run set out to change (a full check only).
@@ -78,6 +84,8 @@ def describe(outcome: PeerOutcome) -> str:
     if outcome.root is None:
         return f"peer {outcome.peer}: FAILED, kept its pins ({'; '.join(outcome.errors)})"
     state = "unchanged" if outcome.unchanged else f"{outcome.manifests} manifests read"
+    if not outcome.confirmed:
+        state += ", NOT CONFIRMED"
     text = (
         f"peer {outcome.peer}: root {outcome.root} ({state}); wanted {outcome.wanted}, "
         f"newly pinned {outcome.newly_pinned}, already pinned {outcome.already_pinned}, "

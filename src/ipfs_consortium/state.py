@@ -24,11 +24,13 @@ from typing import IO, Any, NamedTuple
 from .cid import CidKey, key_of_canonical
 from .config import Config, Peer
 from .errors import StateError
+from .reach import Reach
 from .release import ReleaseBook
 
 _PEERS = "peers"
 _RELEASES = "releases.json"
 _VERIFIED = "verified.json"
+_REACH = "reach.json"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
 Wanted = dict[CidKey, int]
@@ -290,3 +292,19 @@ class StateDir:
             write_json_atomic(self.path / _VERIFIED, data)
         except OSError as exc:
             raise StateError(f"{self.path / _VERIFIED} cannot be written ({exc})") from None
+
+    def load_reach(self) -> Reach | None:
+        """Which members Kubo was connected to at the last run (None: not known)."""
+        file = self.path / _REACH
+        try:
+            return Reach.from_json(json.loads(file.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise StateError(f"{file}: unreadable ({exc}); remove it, a sync writes it") from None
+
+    def save_reach(self, reach: Reach) -> None:
+        try:
+            write_json_atomic(self.path / _REACH, reach.to_json())
+        except OSError as exc:
+            raise StateError(f"{self.path / _REACH} cannot be written ({exc})") from None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, Peer
+from .reach import Reach
 from .release import ReleaseBook
 from .state import PeerState, StateDir
 
@@ -22,6 +23,8 @@ class Figures:
     peers: list[dict[str, Any]]
     releases: dict[str, Any]
     last_full_check: str | None
+    # Which members Kubo was connected to at the last sync (None: not known).
+    reach: Reach | None
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -61,6 +64,9 @@ def peer_status(
         "last_success": state.last_success,
         "last_error": state.last_error,
         "failing_since": state.failing_since,
+        # Of the last run (True/None for a record older than these fields).
+        "connected": state.last_result.get("connected"),
+        "confirmed": state.last_result.get("confirmed", True),
         "pins_held": state.pins_held,
         "bytes_held": state.bytes_held,
         "max_pins": peer.max_pins,
@@ -92,16 +98,23 @@ def figures(config: Config, state_dir: Path) -> Figures:
         if name not in configured
     ]
     verified = store.load_verified()
-    return Figures(peers, release_status(book, waiting), _stamp(verified.at if verified else None))
+    return Figures(
+        peers,
+        release_status(book, waiting),
+        _stamp(verified.at if verified else None),
+        store.load_reach(),
+    )
 
 
 def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
     found = figures(config, state_dir)
+    reach = found.reach
     return {
         "state_dir": str(state_dir),
         "peers": found.peers,
         "releases": found.releases,
         "last_full_check": found.last_full_check,
+        "reach": None if reach is None else reach.to_json() | {"summary": str(reach)},
     }
 
 
@@ -131,9 +144,17 @@ def _line(peer: dict[str, Any], now: datetime) -> str:
         )
     if peer["last_attempt"] is None:
         return f"{name}: never synced"
+    if peer["confirmed"]:
+        head = f"last success {_age(peer['last_success'], now)}"
+    elif peer["last_success"]:
+        head = f"NOT CONFIRMED since {peer['last_success']} ({_age(peer['last_success'], now)})"
+    else:
+        head = "never confirmed"
+    if peer["connected"] is False:
+        head += ", not connected"
     text = (
-        f"{name}: last success {_age(peer['last_success'], now)}, "
-        f"{peer['pins_held']} pins, {peer['bytes_held']} bytes held; {_freshness(peer, now)}"
+        f"{name}: {head}, {peer['pins_held']} pins, {peer['bytes_held']} bytes held; "
+        f"{_freshness(peer, now)}"
     )
     if peer["last_error"]:
         text += f"; FAILING since {_age(peer['failing_since'], now)}: {peer['last_error']}"
@@ -170,11 +191,26 @@ def _release_lines(releases: dict[str, Any], now: datetime) -> list[str]:
     return lines
 
 
+def _reach_line(reach: Reach, now: datetime) -> str:
+    text = f"Kubo was {reach} at the last sync, {_age(reach.at, now)}"
+    missing = [name for name in reach.members if name not in reach.connected]
+    if missing:
+        text += f" (not connected: {', '.join(missing)})"
+    if reach.isolated:
+        text = (
+            f"ISOLATED since {reach.isolated_since}: {text}; no peer's root is confirmed "
+            "until it connects again"
+        )
+    return text
+
+
 def render_status(config: Config, state_dir: Path) -> str:
     found = figures(config, state_dir)
     now = datetime.now(UTC)
     lines = [_line(peer, now) for peer in found.peers] or [
         f"No peers in {config.source}, and none removed from it whose pins wait."
     ]
+    if found.reach is not None:
+        lines.append(_reach_line(found.reach, now))
     lines.append(f"last full check of every pin: {_age(found.last_full_check, now)}")
     return "\n".join(lines + _release_lines(found.releases, now))

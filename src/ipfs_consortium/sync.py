@@ -27,6 +27,7 @@ from .metrics import write_metrics
 from .pinnames import PinNames
 from .plan import Claim, Plan, make_plan
 from .quota import ByteBudgets
+from .reach import Reach, measure
 from .record import FullCheck, bring_up_to_date, full_outcomes, save, unchanged_outcomes
 from .release import ReleaseBook, ReleaseDecision, decide
 from .report import PeerOutcome, SyncReport, describe
@@ -87,6 +88,7 @@ class _Sync:
         self.client = KuboClient.from_config(config)
         self.report = SyncReport(dry_run=dry_run)
         self.records: dict[str, PeerState] = {}
+        self.reach: Reach | None = None
 
     def run(self) -> SyncReport:
         started = time.monotonic()
@@ -108,11 +110,16 @@ class _Sync:
         config = self.config
         try:
             node = self.client.node_id()
+            self.reach = measure(self.client, config, node, self.store.load_reach())
         except KuboError as exc:
             self._kubo_failed(exc)
             return
+        if self.reach is not None:
+            self.report.reach = self.reach.to_json()
+            if not self.dry_run:
+                self.store.save_reach(self.reach)
         self.records = {p.name: self.store.load(p.name, p.ipns) for p in config.peers}
-        readings = resolve_all(self.client, config)
+        readings = resolve_all(self.client, config, self.reach)
         # Noted at the time of resolving, not of recording, which a long run delays; the
         # record step writes it, except on a dry run.
         for reading in readings:
@@ -170,7 +177,9 @@ class _Sync:
             return
         log.info("Kubo at %s holds %d recursive pins", config.api, len(pins))
         wanted_before = {name: store.load_wanted(state) for name, state in self.records.items()}
-        readings = read_all(self.client, resolved, config, self.records, wanted_before, pins)
+        readings = read_all(
+            self.client, resolved, config, self.records, wanted_before, pins, self.reach
+        )
         self._note_kubo_error(_kubo_error(readings))
         # Plan.
         claims = [
@@ -191,7 +200,7 @@ class _Sync:
                     {p.name: p.max_bytes for p in config.peers},
                     {name: state.bytes_held for name, state in self.records.items()},
                 )
-                results = apply_plan(self.client, config, plan, releases.due, budgets)
+                results = apply_plan(self.client, config, plan, releases.due, budgets, self.reach)
                 self._note_kubo_error(results.kubo_error)
             for cid in results.released:
                 del releases.book.waiting[cid]
@@ -213,6 +222,8 @@ class _Sync:
             self._report_peer(outcome, state, None)
 
     def _report_peer(self, outcome: PeerOutcome, state: PeerState, wanted: Wanted | None) -> None:
+        if self.reach is not None:
+            self.reach.judge(outcome)
         self.report.peers.append(outcome)
         log.log(logging.INFO if outcome.ok else logging.ERROR, "%s", describe(outcome))
         if not self.dry_run:

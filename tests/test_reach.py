@@ -1,0 +1,185 @@
+"""A member cut off from the others, against real Kubo daemons on loopback: it is found
+again when it comes back at another address, and while it is isolated every sync says so,
+confirms nothing and exits non-zero, without losing a pin.
+
+The members here find each other only through Kubo's Peering.Peers, as the kubo role
+configures them: the tests never connect nodes themselves once they run.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ipfs_consortium.cid import parse_cid
+from tests.conftest import Member, Net
+from tests.kubonet import KuboNode, new_swarm_key
+from tests.test_freshness import metrics_path, status
+from tests.test_monitoring import samples
+from tests.test_sync import content
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g}s: {what}")
+        time.sleep(0.5)
+
+
+def connected(node: KuboNode) -> dict[str, str]:
+    """The peers ``node`` has a connection to, with the address of each."""
+    return {p["Peer"]: p["Addr"] for p in node.rpc("swarm/peers").get("Peers") or []}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def set_config(node: KuboNode, key: str, value: object) -> None:
+    """Change one top-level section's key in a stopped node's config file."""
+    config_file = node.repo / "config"
+    config = json.loads(config_file.read_text())
+    section, name = key.split(".")
+    config[section][name] = value
+    config_file.write_text(json.dumps(config, indent=2))
+
+
+def peered(binary: Path, root: Path, count: int) -> list[KuboNode]:
+    """``count`` running nodes, each with every other in its Peering.Peers."""
+    key = new_swarm_key()
+    nodes = [KuboNode(binary, root / f"m{i}", key) for i in range(count)]
+    for node in nodes:
+        node.start()  # once, so that it keeps the ports the kernel gave it
+    addresses = {node.peer_id: node.swarm_addr().split("/p2p/")[0] for node in nodes}
+    for node in nodes:
+        node.stop()
+        others = [{"ID": i, "Addrs": [a]} for i, a in addresses.items() if i != node.peer_id]
+        set_config(node, "Peering.Peers", others)
+    for node in nodes:
+        node.start()
+    for node in nodes:
+        wait_for("every member connected", lambda n=node: len(connected(n)) == count - 1)
+    return nodes
+
+
+def test_a_member_back_at_a_new_port_is_found_again_and_its_new_content_pinned(
+    kubo_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nodes = peered(kubo_bin, tmp_path / "kubo", 3)
+    try:
+        syncing, bob, carol = nodes
+        member = Member(syncing, tmp_path / "config.json", tmp_path / "state", capsys)
+        member.configure(
+            [{"name": "bob", "ipns": bob.peer_id}, {"name": "carol", "ipns": carol.peer_id}],
+            resolve_timeout=10,
+        )
+        bob.publish_json_dir({"a.json": content(bob, "before the move")})
+        carol.publish_json_dir({"a.json": content(carol, "carol's")})
+        first = member.sync()
+        assert first.code == 0, first.err
+        assert first.json["reach"]["connected"] == ["bob", "carol"]
+
+        old_address = bob.swarm_addr().split("/p2p/")[0]
+        bob.stop()
+        new_port = free_port()
+        set_config(bob, "Addresses.Swarm", [f"/ip4/127.0.0.1/tcp/{new_port}"])
+        bob.start()
+        moved = bob.swarm_addr().split("/p2p/")[0]
+        assert moved != old_address
+        # Nothing tells the others where bob went: their Peering.Peers still hold his old
+        # address. His own peering dials them, and they see him at the new one.
+        peering = json.loads((syncing.repo / "config").read_text())["Peering"]["Peers"]
+        assert {"ID": bob.peer_id, "Addrs": [old_address]} in peering
+        wait_for("the member connected to bob again", lambda: bob.peer_id in connected(syncing))
+        assert connected(syncing)[bob.peer_id].endswith(f"/tcp/{new_port}")
+
+        wanted = set(content(bob, "after the move"))
+        bob.publish_json_dir({"a.json": sorted(wanted)})
+
+        def pinned() -> bool:
+            run = member.sync()
+            return run.code == 0 and wanted <= set(map(parse_cid, syncing.recursive_pins()))
+
+        wait_for("bob's new content pinned", pinned)
+        assert "Kubo was connected to 2 of 2 members" in status(member)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def test_an_isolated_member_says_so_confirms_nothing_keeps_its_pins_and_exits_non_zero(
+    net: Net, member: Member
+) -> None:
+    bob, carol = net.node(), net.node()
+    member.configure(
+        [{"name": "bob", "ipns": bob.peer_id}, {"name": "carol", "ipns": carol.peer_id}],
+        metrics_file=str(metrics_path(member)),
+        resolve_timeout=5,
+        request_timeout=3,
+        stall_timeout=3,
+    )
+    bob.publish_json_dir({"a.json": content(bob, "bob's")})
+    carol_root = parse_cid(carol.publish_json_dir({"a.json": content(carol, "carol's")}))
+    first = member.sync()
+    assert first.code == 0, first.err
+    assert "Kubo was connected to 2 of 2 members" in status(member)
+    held = member.node.recursive_pins()
+
+    # Bob publishes a root nobody can fetch (its blocks were never stored), which the
+    # member's node stores as a DHT record; then bob and carol go away.
+    unfetchable = bob.rpc(
+        "add", files={"file": ("never-stored", b"no block of this is kept")}, only_hash=True
+    )["Hash"]
+    bob.rpc("name/publish", f"/ipfs/{unfetchable}", allow_offline=True, resolve=False)
+    wait_for(
+        "the member's node holds bob's new record",
+        lambda: (
+            unfetchable
+            in member.node.rpc("name/resolve", f"/ipns/{bob.peer_id}", nocache=True)["Path"]
+        ),
+    )
+    bob.stop()
+    carol.stop()
+    wait_for("the member isolated", lambda: not connected(member.node))
+
+    run = member.sync()
+    assert run.code == 1, run.err
+    report = run.json
+    assert report["reach"]["members"] == ["bob", "carol"] and report["reach"]["connected"] == []
+    assert "Kubo is connected to 0 of 2 members" in run.err
+    outcomes = {p["peer"]: p for p in report["peers"]}
+    assert all(not p["ok"] and p["connected"] is False for p in outcomes.values())
+    # Carol's node answered her name at once, from its own record: not taken as current.
+    assert outcomes["carol"]["root"] == carol_root and not outcomes["carol"]["confirmed"]
+    assert any("not confirmed" in e for e in outcomes["carol"]["errors"])
+    # Bob's new directory timed out: said as such, never "not a directory".
+    assert any(
+        "could not fetch its manifest directory" in e
+        and "within 3s (connected to 0 of 2 members)" in e
+        for e in outcomes["bob"]["errors"]
+    ), outcomes["bob"]["errors"]
+    assert not any("not a directory" in e for e in outcomes["bob"]["errors"])
+    # As is the pin of that directory, which fetched nothing.
+    assert any(
+        f"pin {unfetchable} made no progress for 3s (connected to 0 of 2 members)" in e
+        for e in outcomes["bob"]["errors"]
+    ), outcomes["bob"]["errors"]
+    assert member.node.recursive_pins() == held
+
+    shown = status(member)
+    assert "ISOLATED since" in shown and "Kubo was connected to 0 of 2 members" in shown
+    assert "carol: NOT CONFIRMED since" in shown and "carol: last success" not in shown
+    figures = samples(metrics_path(member).read_text())
+    assert figures["ipfs_consortium_members"] == 2
+    assert figures["ipfs_consortium_members_connected"] == 0
+    assert figures["ipfs_consortium_isolated_since_timestamp_seconds"] > 0
+    assert figures['ipfs_consortium_peer_connected{peer="carol"}'] == 0
+    assert figures['ipfs_consortium_peer_ok{peer="carol"}'] == 0
