@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 
 class _Answer(BaseHTTPRequestHandler):
@@ -38,7 +38,14 @@ def serving(
 ) -> Iterator[str]:
     """The URL of a loopback server answering every POST with ``status`` and ``body``;
     ``seen`` gets the target of each request (the whole URL when it serves as a proxy)."""
-    with _Server(status, body, content_type, [] if seen is None else seen) as server:
+    with in_thread(_Server(status, body, content_type, [] if seen is None else seen)) as url:
+        yield url
+
+
+@contextmanager
+def in_thread(server: HTTPServer) -> Iterator[str]:
+    """``server`` (bound to 127.0.0.1) serving from a thread of its own: its base URL."""
+    with server:
         thread = threading.Thread(target=server.serve_forever)
         thread.start()
         try:
