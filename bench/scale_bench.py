@@ -284,7 +284,8 @@ def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
     del car
 
     config = {
-        "peers": list(listed),
+        # Every peer's key is on the one publisher: it is the node that answers for each.
+        "peers": [{"ipns": ipns, "peer_id": publisher.peer_id} for ipns in listed],
         "api": member.api,
         "consortium": CONSORTIUM,
         "max_pins": max(cids, Config(peers=()).max_pins),
@@ -326,7 +327,7 @@ def dry_run(net: Net, publisher: KuboNode, count: int) -> None:
         flush=True,
     )
     config = {
-        "peers": [{"ipns": ipns, "max_pins": count}],
+        "peers": [{"ipns": ipns, "peer_id": publisher.peer_id, "max_pins": count}],
         "api": member.api,
         "consortium": CONSORTIUM,
     }

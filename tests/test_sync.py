@@ -237,7 +237,9 @@ def test_a_full_check_reads_no_unchanged_peer_again(net: Net, member: Member) ->
     run = member.sync("--verify")
 
     assert run.code == 0 and run.json["full_check"]
-    assert run.json["rpc_calls"] == len(publishers) + 2, "id, a resolve each, one pin/ls"
+    assert run.json["rpc_calls"] == len(publishers) + 3, (
+        "id, swarm/peers, a resolve each, one pin/ls"
+    )
     assert all(p["unchanged"] and p["already_pinned"] == 21 for p in run.json["peers"])
 
 
@@ -329,7 +331,7 @@ def test_kubo_with_api_authorizations_needs_the_secret(
     alice.publish_json_dir({"a.json": [y]})
 
     # x is due for release now; each refused run stops before it and says why in one line.
-    for name, command in [(None, "id"), ("wrong", "id"), ("narrow", "name/resolve")]:
+    for name, command in [(None, "id"), ("wrong", "id"), ("narrow", "swarm/peers")]:
         setting = {} if name is None else {"api_auth_file": str(auth[name])}
         member.configure(peers, release_after=0, **setting)
         run = member.sync()

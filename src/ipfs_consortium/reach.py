@@ -9,16 +9,22 @@ A member is known by its peer ID (Peer.peer_id); this node itself is no member o
 """
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .config import Config
-from .errors import KuboError, KuboRefused, KuboUnreachable
+from .errors import KuboError, KuboUnreachable
 from .kubo import KuboClient
 from .report import PeerOutcome
 
 log = logging.getLogger(__name__)
+
+# How long a node connected to no member is given to dial them before the run counts it
+# isolated: a daemon that has just started (a restart by the kubo role, a reboot) dials
+# its Peering.Peers within a second or two.
+SETTLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,23 +77,29 @@ def measure(client: KuboClient, config: Config, node: str, before: Reach | None)
     """Which members ``node`` is connected to; None when Kubo will not say (logged).
 
     ``before`` is the last run's: an isolation that goes on keeps the time it began.
-    KuboUnreachable propagates.
+    KuboUnreachable and KuboRefused (a token without ``swarm/peers``) propagate, as from
+    any other call.
     """
-    try:
-        peers = client.swarm_peers()
-    except KuboUnreachable:
-        raise
-    except (KuboError, KuboRefused) as exc:
-        log.warning("cannot tell which members Kubo is connected to (%s)", exc)
-        return None
     members = [p for p in config.peers if p.peer_id is not None and p.peer_id != node]
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    reach = Reach(
-        members=tuple(p.name for p in members),
-        connected=tuple(p.name for p in members if p.peer_id in peers),
-        own=tuple(p.name for p in config.peers if p.peer_id == node),
-        at=now,
-    )
+    settled = time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            peers = client.swarm_peers()
+        except KuboUnreachable:
+            raise
+        except KuboError as exc:
+            log.warning("cannot tell which members Kubo is connected to (%s)", exc)
+            return None
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        reach = Reach(
+            members=tuple(p.name for p in members),
+            connected=tuple(p.name for p in members if p.peer_id in peers),
+            own=tuple(p.name for p in config.peers if p.peer_id == node),
+            at=now,
+        )
+        if not reach.isolated or time.monotonic() > settled:
+            break
+        time.sleep(0.5)
     if not reach.isolated:
         log.info("Kubo is %s", reach)
         return reach
