@@ -36,6 +36,8 @@ def test_every_optional_key() -> None:
                 f"/ipns/{KEY}",
                 {"name": "bob", "ipns": PEER, "max_pins": 5},
                 "docs.ipfs.tech",
+                {"name": "carol", "ipns": "carol.example.org", "peer_id": f"/ipns/{PEER}"},
+                {"name": "dave", "ipns": SEED_PEER, "peer_id": None},
             ],
             "api": "/ip4/127.0.0.1/tcp/5002",
             "concurrency": 8,
@@ -48,8 +50,11 @@ def test_every_optional_key() -> None:
         "c.json",
     )
     assert config.api == "http://127.0.0.1:5002"
-    assert [p.name for p in config.peers] == [KEY, "bob", "docs.ipfs.tech"]
-    assert [p.max_pins for p in config.peers] == [100, 5, 100]
+    assert [p.name for p in config.peers] == [KEY, "bob", "docs.ipfs.tech", "carol", "dave"]
+    assert [p.max_pins for p in config.peers] == [100, 5, 100, 100, 100]
+    # A key's node is known (KEY is PEER's key: `ipfs cid format -f %M -b base58btc` of it
+    # is PEER), a DNSLink name's is not.
+    assert [p.peer_id for p in config.peers] == [PEER, PEER, None, PEER, None]
     assert config.peers[1].max_bytes == 1000
     assert config.stall_timeout == 30.0 and config.concurrency == 8
     assert str(config.metrics_file) == "/tmp/m.prom"
@@ -74,6 +79,11 @@ def test_every_optional_key() -> None:
             "key 'max_pins' must be a whole number, not \"5\"",
         ),
         ({"peers": [{"ipns": PEER, "name": "a,b"}]}, "key 'name' may hold only"),
+        (
+            {"peers": [{"ipns": PEER, "peer_id": "example.org"}]},
+            "key 'peer_id' 'example.org' is a DNSLink domain, not a peer ID",
+        ),
+        ({"peers": [{"ipns": PEER, "peer_id": 7}]}, "key 'peer_id' must be a string, not 7"),
         ({"peers": [PEER, {"ipns": PEER, "name": "x"}]}, "peers[1] repeats"),
         ({"peers": [], "concurrency": 0}, "key 'concurrency' must be at least 1, not 0"),
         ({"peers": [], "concurrency": True}, "key 'concurrency' must be a whole number, not true"),
