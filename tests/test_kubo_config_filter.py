@@ -1,6 +1,7 @@
 """The kubo role's filters: which dotted settings differ, writing them into the config,
 what kubo_config may not set (kubo_config.py), the daemon's environment quoted into
-its systemd unit (kubo_unit.py), and StorageMax read as Kubo reads it (kubo_storage.py)."""
+its systemd unit (kubo_unit.py), StorageMax read as Kubo reads it (kubo_storage.py), and
+the default peering address, by DNS name where there is one (kubo_peering.py)."""
 
 import importlib.util
 from pathlib import Path
@@ -22,6 +23,7 @@ def _load_plugin(name: str) -> ModuleType:
 plugin = _load_plugin("kubo_config")
 unit = _load_plugin("kubo_unit")
 storage = _load_plugin("kubo_storage")
+peering = _load_plugin("kubo_peering")
 
 # The shape of a fresh repository's config, where Kubo writes some empty maps as null.
 CURRENT: dict[str, Any] = {
@@ -302,6 +304,9 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_bytes": storage.kubo_bytes,
         "kubo_path_and_parents": storage.kubo_path_and_parents,
     }
+    assert peering.FilterModule().filters() == {
+        "kubo_peering_address": peering.kubo_peering_address
+    }
 
 
 # kubo_bytes: Datastore.StorageMax as go-humanize's ParseBytes reads it in Kubo.
@@ -333,3 +338,25 @@ def test_a_path_is_held_by_itself_or_the_deepest_directory_above_it() -> None:
         "/",
     ]
     assert storage.kubo_path_and_parents("/") == ["/"]
+
+
+# kubo_peering_address: [ansible_host, inventory_hostname] and the default IPv4 address.
+@pytest.mark.parametrize(
+    ("names", "address"),
+    [
+        (["alice.example.org", "alice"], "/dns4/alice.example.org/tcp/4001"),
+        (["198.51.100.7", "bob.example.org"], "/dns4/bob.example.org/tcp/4001"),
+        (["198.51.100.7", "bob"], "/ip4/192.0.2.2/tcp/4001"),
+        (["ipfs-consortium-alice", "alice"], "/ip4/192.0.2.2/tcp/4001"),
+        (["member1", "member1"], "/ip4/192.0.2.2/tcp/4001"),
+        (["2001:db8::7", "carol"], "/ip4/192.0.2.2/tcp/4001"),
+        (["10.0.0.300", "x"], "/ip4/192.0.2.2/tcp/4001"),
+        (["-bad.example.org", "under_score.example.org"], "/ip4/192.0.2.2/tcp/4001"),
+        (["a..example.org", "example.org."], "/ip4/192.0.2.2/tcp/4001"),
+        (["node-1.eu-west.example", "x"], "/dns4/node-1.eu-west.example/tcp/4001"),
+    ],
+)
+def test_a_member_is_peered_by_its_dns_name_else_by_its_ipv4_address(
+    names: list[str], address: str
+) -> None:
+    assert peering.kubo_peering_address(names, "192.0.2.2") == address

@@ -12,6 +12,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -329,3 +330,47 @@ def test_preflight_refuses_memory_ceilings_out_of_order(tmp_path: Path) -> None:
         "The daemon's memory ceilings must rise: kubo_gomemlimit_mb (800) <"
         " kubo_memory_high_mb (1200) < kubo_memory_max_mb (1000) < the "
     )
+
+
+def test_a_member_known_by_a_dns_name_is_peered_by_that_name(tmp_path: Path) -> None:
+    """The peering address each member records for the others (the identity step, on this
+    machine with one repository for all): a DNS name of the inventory where it has one, the
+    default IPv4 address for an IP address or a bare container name."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "config").write_text(json.dumps({"Identity": {"PeerID": "12D3KooWExample"}}))
+    hosts = {
+        "by-name": {"ansible_host": "alice.example.org"},
+        "by-address": {"ansible_host": "198.51.100.7"},
+        "bob.example.org": {"ansible_host": "198.51.100.8"},
+        "carol": {"ansible_host": "ipfs-consortium-carol"},
+    }
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts, "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+    }}}))  # fmt: skip
+    playbook = tmp_path / "identity.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: true\n  gather_subset: [min, network]\n"
+        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity.yml}}\n"
+    )
+    run = run_playbook(
+        playbook, inventory=str(inventory),
+        extra_vars={"kubo_repo_path": str(repo), "kubo_peering_group": ""},
+    )  # fmt: skip
+    (gathered,) = [
+        task["hosts"]["carol"]["ansible_facts"]
+        for play in run.output["plays"] for task in play["tasks"]
+        if task["task"]["name"] == "Gathering Facts"
+    ]  # fmt: skip
+    own_ipv4 = gathered.get("ansible_default_ipv4", {}).get("address", "127.0.0.1")
+
+    def recorded(host: str) -> list[str]:
+        record = yaml.safe_load((tmp_path / ".kubo-identities" / f"{host}.yml").read_text())
+        addresses: list[str] = record[host]["addresses"]
+        return addresses
+
+    assert recorded("by-name") == ["/dns4/alice.example.org/tcp/4001"]
+    assert recorded("by-address") == [f"/ip4/{own_ipv4}/tcp/4001"]
+    assert recorded("bob.example.org") == ["/dns4/bob.example.org/tcp/4001"]
+    assert recorded("carol") == [f"/ip4/{own_ipv4}/tcp/4001"]

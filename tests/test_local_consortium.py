@@ -1,6 +1,7 @@
 """The README's "try it" command end to end: scripts/local-consortium up makes three member
-containers that pin each other's content, a second up changes nothing, status changes
-nothing, and down removes the containers and the network.
+containers that pin each other's content, a second up changes nothing, a member whose
+container is stopped and started comes back at its address and is connected again to every
+other member, status changes nothing, and down removes the containers and the network.
 
 Real Podman containers with systemd and the real site.yml, as a user runs it (about five
 minutes). It uses the names a user's own local consortium has, so it refuses to start
@@ -9,8 +10,11 @@ while one is up rather than take it down.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -19,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "local-consortium"
 INVENTORY = ROOT / "inventory" / "local"
 NETWORK = "ipfs-consortium-local"
+# Ample time for a started member to boot and for Kubo's Peering to redial the others.
+RECONNECT_SECONDS = 120
 
 
 def local_consortium(command: str) -> str:
@@ -31,6 +37,61 @@ def local_consortium(command: str) -> str:
 
 def podman(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
+
+
+def ipfs_in(container: str, *args: str) -> str | None:
+    """An ipfs command in a member, as scripts/local-consortium's ipfs_in runs it: its
+    output, None if it failed (the daemon is still starting)."""
+    done = podman(
+        "exec", container, "sh", "-c",
+        'exec /usr/local/bin/ipfs --api /ip4/127.0.0.1/tcp/5001'
+        ' --api-auth "$(cat /var/lib/ipfs/api-auth)" "$@"',
+        "ipfs", *args,
+    )  # fmt: skip
+    return done.stdout if done.returncode == 0 else None
+
+
+def address(container: str) -> str:
+    done = podman(
+        "container", "inspect", "--format",
+        f'{{{{(index .NetworkSettings.Networks "{NETWORK}").IPAddress}}}}', container,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def peer_id(container: str) -> str:
+    config = json.loads(podman("exec", container, "cat", "/var/lib/ipfs/config").stdout)
+    identity: str = config["Identity"]["PeerID"]
+    return identity
+
+
+def within(seconds: float, condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(5)
+    return True
+
+
+def restarted_member_reconnects(containers: dict[str, str], member: str) -> None:
+    """Stop ``member``'s container and start it again: it comes back at its address and its
+    Kubo is connected again to every other member."""
+    name = containers[member]
+    before = address(name)
+    assert podman("stop", name).returncode == 0
+    assert podman("start", name).returncode == 0
+    assert address(name) == before, "the member came back at another address"
+    others = {peer_id(other) for other in containers.values() if other != name}
+
+    def connected() -> set[str]:
+        peers = (ipfs_in(name, "swarm", "peers") or "").split()
+        return {peer.rsplit("/p2p/", 1)[-1] for peer in peers} & others
+
+    assert within(RECONNECT_SECONDS, lambda: connected() == others), (
+        f"{member}, started again, is connected to {len(connected())} of {len(others)} members"
+    )
 
 
 def members() -> dict[str, str]:
@@ -68,6 +129,13 @@ def test_up_pins_across_members_a_second_up_changes_nothing_and_down_removes_it(
     )
     cids = sample_cids()
     try:
+        # A network made by the script before members had fixed addresses is refused.
+        podman("network", "create", NETWORK)
+        refused = subprocess.run([SCRIPT, "up"], capture_output=True, text=True, check=False)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "run scripts/local-consortium down first" in refused.stderr
+        local_consortium("down")
+
         first = local_consortium("up")
         shown = pins_shown(first)
         assert set(shown) == set(containers), first
@@ -83,6 +151,8 @@ def test_up_pins_across_members_a_second_up_changes_nothing_and_down_removes_it(
         assert all(changed == "0" for _, changed in recap), second
         assert "created" not in second and "generated" not in second, second
         assert pins_shown(second) == shown
+
+        restarted_member_reconnects(containers, "bob")
 
         assert pins_shown(local_consortium("status")) == shown
     finally:

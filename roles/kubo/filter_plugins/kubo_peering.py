@@ -1,0 +1,37 @@
+"""The kubo role's default peering address: a member's DNS name where the inventory knows
+one, since a name still leads to the member after its IP address changes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# A DNS label (RFC 1123): letters, digits and inner hyphens, at most 63 characters.
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _is_dns_name(name: str) -> bool:
+    """Whether ``name`` is a fully qualified DNS name: dotted, with letters in its last
+    label, so neither an IPv4 nor an IPv6 address. A bare name (a container's, a short
+    host name) is not one: it resolves, if at all, only where a search domain or the
+    container network's own resolver helps, which a member's Kubo cannot count on."""
+    labels = name.split(".")
+    return (
+        len(labels) > 1
+        and all(_LABEL.fullmatch(label) for label in labels)
+        and re.search("[A-Za-z]", labels[-1]) is not None
+    )
+
+
+def kubo_peering_address(names: list[str], ipv4: str, port: int = 4001) -> str:
+    """/dns4/<the first of ``names`` that is a DNS name>/tcp/<port>, else the member's
+    IPv4 address, /ip4/<ipv4>/tcp/<port>."""
+    name = next((name for name in names if _is_dns_name(name)), None)
+    return f"/dns4/{name}/tcp/{port}" if name else f"/ip4/{ipv4}/tcp/{port}"
+
+
+class FilterModule:
+    """Ansible entry point."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"kubo_peering_address": kubo_peering_address}
