@@ -1,7 +1,8 @@
 """The kubo role's filters: which dotted settings differ, writing them into the config,
 what kubo_config may not set (kubo_config.py), the daemon's environment quoted into
-its systemd unit (kubo_unit.py), StorageMax read as Kubo reads it (kubo_storage.py), and
-the default peering address, by DNS name where there is one (kubo_peering.py)."""
+its systemd unit (kubo_unit.py), StorageMax read as Kubo reads it (kubo_storage.py), a
+duration as Kubo reads it (kubo_duration.py), and the default peering address, by DNS name
+where there is one (kubo_peering.py)."""
 
 import importlib.util
 from pathlib import Path
@@ -24,6 +25,7 @@ plugin = _load_plugin("kubo_config")
 unit = _load_plugin("kubo_unit")
 storage = _load_plugin("kubo_storage")
 peering = _load_plugin("kubo_peering")
+duration = _load_plugin("kubo_duration")
 
 # The shape of a fresh repository's config, where Kubo writes some empty maps as null.
 CURRENT: dict[str, Any] = {
@@ -360,3 +362,12 @@ def test_a_member_is_peered_by_its_dns_name_else_by_its_ipv4_address(
     names: list[str], address: str
 ) -> None:
     assert peering.kubo_peering_address(names, "192.0.2.2") == address
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1m", 60), ("4h", 14400), ("1h30m", 5400), ("90s", 90), ("1.5h", 5400), ("24h", 86400),
+     ("", -1), ("1", -1), ("1 m", -1), ("1d", -1), ("m", -1), ("1m!", -1)],
+)  # fmt: skip
+def test_a_duration_is_read_as_go_reads_it(text: str, seconds: float) -> None:
+    assert duration.kubo_seconds(text) == seconds

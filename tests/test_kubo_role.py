@@ -199,6 +199,15 @@ def test_preflight_refuses_what_the_unit_cannot_carry(
     assert message.startswith(f"kubo_environment cannot set {', '.join(bad)}: ")
 
 
+@pytest.mark.parametrize("period", ["30s", "2d", "4 hours"])
+def test_preflight_refuses_a_republish_period_kubo_refuses(tmp_path: Path, period: str) -> None:
+    message = _preflight(tmp_path, {"kubo_ipns_republish_period": period})
+    assert message == (
+        f"kubo_ipns_republish_period {period} is not a period Kubo accepts for"
+        " Ipns.RepublishPeriod: give a duration from 1m to 24h, such as 1m or 4h."
+    )
+
+
 def test_preflight_passes_a_production_inventory(tmp_path: Path) -> None:
     run = _run_role(tmp_path, {}, tasks_from="preflight.yml")
     assert run.returncode == 0, run.stderr
