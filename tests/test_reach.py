@@ -19,7 +19,7 @@ import yaml
 
 from ipfs_consortium.cid import parse_cid
 from tests.conftest import Member, Net
-from tests.kubonet import ROOT, KuboNode, new_swarm_key
+from tests.kubonet import ROOT, KuboNode, _set_dotted, new_swarm_key
 from tests.test_freshness import metrics_path, status
 from tests.test_monitoring import samples
 from tests.test_sync import content
@@ -45,11 +45,10 @@ def free_port() -> int:
 
 
 def set_config(node: KuboNode, key: str, value: object) -> None:
-    """Change one top-level section's key in a stopped node's config file."""
+    """Change one dotted setting in a stopped node's config file."""
     config_file = node.repo / "config"
     config = json.loads(config_file.read_text())
-    section, name = key.split(".")
-    config[section][name] = value
+    _set_dotted(config, key, value)
     config_file.write_text(json.dumps(config, indent=2))
 
 
