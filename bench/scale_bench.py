@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Measure the code of this checkout, whatever the virtualenv has installed.
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from ipfs_consortium.cid import key_text  # noqa: E402
 from ipfs_consortium.config import Config  # noqa: E402
-from ipfs_consortium.pinnames import PinNames  # noqa: E402
+from ipfs_consortium.ipfs.cid import key_text  # noqa: E402
+from ipfs_consortium.policy.pin_names import PinNames  # noqa: E402
 from tests.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
 
 CONSORTIUM = "default"

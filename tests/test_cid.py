@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from ipfs_consortium.cid import b58decode, cid_key, key_of_canonical, key_text, parse_cid
 from ipfs_consortium.errors import CIDError
+from ipfs_consortium.ipfs.cid import b58decode, cid_key, key_of_canonical, key_text, parse_cid
 
 V0 = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
 V1 = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"

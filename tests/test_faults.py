@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 
 from ipfs_consortium.config import load_config
-from ipfs_consortium.report import SyncReport
-from ipfs_consortium.sync import run_sync
+from ipfs_consortium.report.run_report import SyncReport
+from ipfs_consortium.sync.run import run_sync
 from tests.conftest import Member, Net
 from tests.test_sync import ours
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ipfs_consortium.cid import parse_cid
+from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
 from tests.test_monitoring import samples
@@ -173,3 +173,27 @@ def test_a_record_from_before_freshness_loads_as_unknown(net: Net, member: Membe
     assert "root_first_seen_timestamp_seconds" not in peer_metrics(member)
     assert peer_metrics(member)["newer_root_seen_timestamp_seconds"] == 0
     assert "newer root" not in status(member)
+
+
+def test_a_metrics_file_in_a_missing_directory_is_written_and_one_that_cannot_be_fails(
+    net: Net, member: Member
+) -> None:
+    """The directory is made as the state directory is; a path that cannot be a file
+    fails the run with exit code 2 and one line, after the sync did its work."""
+    alice = net.node()
+    alice.publish_json_dir({"a.json": content(alice, "a")})
+    path = member.state_dir.parent / "not" / "yet" / "consortium.prom"
+    member.configure([{"name": "alice", "ipns": alice.peer_id}], metrics_file=str(path))
+    assert member.sync().code == 0
+    assert samples(path.read_text())["ipfs_consortium_last_run_exit_code"] == 0
+
+    blocked = member.state_dir.parent / "a-file"
+    blocked.write_text("")
+    member.configure(
+        [{"name": "alice", "ipns": alice.peer_id}], metrics_file=str(blocked / "consortium.prom")
+    )
+    run = member.sync()
+    assert run.code == 2
+    assert run.json["metrics_error"].startswith(f"metrics file {blocked / 'consortium.prom'}")
+    assert "Traceback" not in run.err
+    assert record(member)["last_success"] is not None

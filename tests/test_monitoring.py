@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from ipfs_consortium.config import load_config
-from ipfs_consortium.metrics import LAST_SUCCESS_FILE, write_metrics
-from ipfs_consortium.reach import Reach
-from ipfs_consortium.release import ReleaseBook, Waiting
-from ipfs_consortium.report import SyncReport
-from ipfs_consortium.state import PeerState, StateDir, Verified
+from ipfs_consortium.policy.release import ReleaseBook, Waiting
+from ipfs_consortium.report.metrics import write_metrics
+from ipfs_consortium.report.run_report import SyncReport
+from ipfs_consortium.state.store import LAST_SUCCESS_FILE, PeerState, StateDir, Verified
+from ipfs_consortium.sync.reach import Reach
 from tests.conftest import run_cli
 from tests.test_config import KEY, PEER, SEED_PEER
 from tests.test_release import cid
@@ -101,7 +101,8 @@ class Member:
 
     def metrics(self, report: SyncReport | None = None) -> dict[str, float]:
         """The metrics file a sync with ``report`` writes: sample -> value."""
-        write_metrics(load_config(self.config_path), self.store.path, report or SyncReport())
+        config = load_config(self.config_path)
+        write_metrics(self.metrics_path, config, self.store, report or SyncReport(), None)
         return samples(self.metrics_path.read_text())
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipfs_consortium.cid import cid_key, key_of_canonical, key_text, parse_cid
 from ipfs_consortium.config import load_config, parse_config
 from ipfs_consortium.errors import CIDError, ConfigError, ManifestError
-from ipfs_consortium.manifest import parse_manifest, read_manifest
-from ipfs_consortium.pinnames import MAX_PIN_NAME, PinNames
+from ipfs_consortium.ipfs.cid import cid_key, key_of_canonical, key_text, parse_cid
+from ipfs_consortium.policy.pin_names import MAX_PIN_NAME, PinNames
+from ipfs_consortium.sync.manifest import parse_manifest, read_manifest
 
 VALID = [
     "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_consortium.cid import parse_cid
+from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
 
 

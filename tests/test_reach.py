@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ipfs_consortium.cid import parse_cid
+from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
 from tests.kubonet import ROOT, KuboNode, _set_dotted, new_swarm_key
 from tests.test_freshness import metrics_path, status

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ipfs_consortium.cid import CidKey
-from ipfs_consortium.pinnames import PinNames
-from ipfs_consortium.plan import Claim, make_plan
-from ipfs_consortium.release import MASS_RELEASE_FLOOR, ReleaseBook, Waiting, decide
+from ipfs_consortium.ipfs.cid import CidKey
+from ipfs_consortium.policy.pin_names import PinNames
+from ipfs_consortium.policy.release import MASS_RELEASE_FLOOR, ReleaseBook, Waiting, decide
+from ipfs_consortium.sync.plan import Claim, make_plan
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 NAMES = PinNames("default")

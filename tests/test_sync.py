@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ipfs_consortium import progress
-from ipfs_consortium.cid import parse_cid
-from ipfs_consortium.lock import SyncLock
-from ipfs_consortium.pinnames import PinNames
-from ipfs_consortium.sync import SAMPLE
+from ipfs_consortium.ipfs.cid import parse_cid
+from ipfs_consortium.policy.pin_names import PinNames
+from ipfs_consortium.state.store import StateDir
+from ipfs_consortium.sync import progress
+from ipfs_consortium.sync.run import SAMPLE
 from tests.conftest import Member, Net
 from tests.kubonet import KuboNode
 from tests.loopback_http import serving
@@ -380,7 +380,7 @@ def test_a_proxy_in_the_environment_never_sees_a_call(
 def test_a_second_sync_while_one_runs_exits_at_once(member: Member) -> None:
     member.configure([])
     member.state_dir.mkdir()
-    with SyncLock(member.state_dir):
+    with StateDir(member.state_dir).lock():
         run = member.sync()
     assert run.code == 4
     assert "another sync" in run.err and "is running" in run.err

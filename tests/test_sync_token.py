@@ -1,6 +1,6 @@
 """The sync's own RPC token (issue 22, item 6): allowed exactly the paths the client calls.
 
-RPC_PATHS in ipfs_consortium.kubo is the one list: the client refuses any other path, the
+RPC_PATHS in ipfs_consortium.ipfs.kubo is the one list: the client refuses any other path, the
 playbook gives the sync's token this list, and a token allowed only these runs a sync and a
 publish that between them call every one of them.
 """
@@ -15,7 +15,7 @@ import pytest
 import requests
 import yaml
 
-from ipfs_consortium.kubo import RPC_PATHS, KuboClient
+from ipfs_consortium.ipfs.kubo import RPC_PATHS, KuboClient
 from tests.conftest import Member, Net
 from tests.test_publish import write
 from tests.test_sync import content

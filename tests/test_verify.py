@@ -1,4 +1,4 @@
-"""Runs that trust their records instead of listing every pin (verify.py): they must do
+"""Runs that trust their records instead of listing every pin (policy/full_check.py): they must do
 nothing when nothing changed, give way to a full check whenever something did, and never
 cost a pin, whatever state the records are in."""
 
@@ -9,7 +9,7 @@ import re
 import time
 from pathlib import Path
 
-from ipfs_consortium.cid import key_text
+from ipfs_consortium.ipfs.cid import key_text
 from tests.conftest import Member, Net
 from tests.test_no_pin_lost import two_peers
 from tests.test_sync import content

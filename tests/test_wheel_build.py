@@ -60,7 +60,8 @@ def test_wheel_builds_without_an_index(tmp_path: Path) -> None:
     assert dict(entry_points["console_scripts"]) == {"ipfs-consortium": "ipfs_consortium.cli:main"}
     requires = [line for line in metadata if line.startswith("Requires-Dist:")]
     assert [line for line in requires if "extra ==" not in line] == [
-        "Requires-Dist: requests>=2.28"
+        "Requires-Dist: requests>=2.28",
+        "Requires-Dist: prometheus-client>=0.16",
     ]
 
 

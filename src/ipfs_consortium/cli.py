@@ -14,48 +14,31 @@ from .config import DEFAULT_API, Config, load_config, normalize_api
 from .errors import (
     ConfigError,
     ConsortiumError,
-    KuboUnreachable,
-    LockHeld,
     OutputClosed,
-    UsageError,
 )
-from .forget import forget_peer
-from .kubo import KuboClient
-from .publish import publish
-from .report import (
+from .exit_codes import (
+    EXIT_HELP,
     EXIT_INTERRUPTED,
-    EXIT_KUBO_DOWN,
     EXIT_LOCKED,
     EXIT_OK,
-    EXIT_OUTPUT_CLOSED,
-    EXIT_PEER_FAILED,
-    EXIT_USAGE,
+    exit_code_of,
 )
-from .status import render_status, status_json
-from .sync import run_sync
+from .forget import forget_peer
+from .ipfs.kubo import KuboClient
+from .publish import publish
+from .report.status import render_status, status_json
+from .sync.run import run_sync
 
 log = logging.getLogger("ipfs_consortium")
 
 API_VARIABLE = "IPFS_CONSORTIUM_API"
-
-EXIT_CODES = f"""exit codes:
-  {EXIT_OK}  every peer was synced
-  {EXIT_PEER_FAILED}  some peer failed (it kept its pins), or the mass-release brake held;
-     for publish and forget, Kubo failed a call
-  {EXIT_USAGE}  configuration or usage error: Kubo refusing the API secret, a manifest
-     refused by publish, a state directory that cannot be created, read or written
-  {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable, or what answers there is not Kubo
-  {EXIT_LOCKED}  another sync holds the lock on the state directory
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
-  {EXIT_OUTPUT_CLOSED}  standard output was closed before all was written (its reader went away)
-"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipfs-consortium",
         description="Mirror the IPFS content that the members of a consortium list.",
-        epilog=EXIT_CODES,
+        epilog=EXIT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -68,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser(
         "sync", help="pin what every peer lists, release what none lists any more",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     sync.add_argument("--config", type=Path, help=config_help)
     sync.add_argument("--state-dir", type=Path, help=state_help)
@@ -89,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pub = commands.add_parser(
         "publish", help="validate a manifest directory, add it and publish it to IPNS",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     pub.add_argument("directory", type=Path)
     pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
@@ -111,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     forget = commands.add_parser(
         "forget", help="release now the pins of a peer removed from the config",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     forget.add_argument("peer", help="the peer's name, as in its pins and in status")
     forget.add_argument("--config", type=Path, help=config_help)
@@ -244,21 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }  # fmt: skip
     try:
         return handlers[args.command](args)
-    except LockHeld as exc:
-        log.warning("%s", exc)
-        return EXIT_LOCKED
-    except KuboUnreachable as exc:
-        log.error("%s", exc)
-        return EXIT_KUBO_DOWN
-    except OutputClosed as exc:
-        log.error("%s", exc)
-        return EXIT_OUTPUT_CLOSED
-    except UsageError as exc:
-        log.error("%s", exc)
-        return EXIT_USAGE
     except ConsortiumError as exc:
-        log.error("%s", exc)
-        return EXIT_PEER_FAILED
+        code = exit_code_of(exc)
+        # Another sync running is the normal case a cron job meets, not a fault.
+        log.log(logging.WARNING if code == EXIT_LOCKED else logging.ERROR, "%s", exc)
+        return code
     except KeyboardInterrupt:
         log.error("interrupted")
         return EXIT_INTERRUPTED

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .cid import (
+from .errors import CIDError, ConfigError
+from .ipfs.cid import (
     LIBP2P_KEY,
     b58decode,
     cid_key,
@@ -24,7 +25,6 @@ from .cid import (
     parse_cid_codec,
     peer_id_text,
 )
-from .errors import CIDError, ConfigError
 from .jsondoc import decode_json
 
 DEFAULT_API = "http://127.0.0.1:5001"
@@ -55,7 +55,7 @@ class Peer:
     max_pins: int
     max_bytes: int | None
     # The peer ID of the member's Kubo node, which tells whether this node is connected
-    # to it (reach.py); None when not known.
+    # to it (sync/reach.py); None when not known.
     peer_id: str | None
 
     @property
@@ -252,9 +252,11 @@ class _Reader:
 _Read = Callable[[_Reader, str, T], T]
 
 
-def _setting(default: T, read: _Read[T], key: str | None = None) -> T:
-    """A Config field that config.json sets under ``key`` (default: the field's name)."""
-    return field(default=default, metadata={"read": read, "key": key})
+def _setting(default: T, read: _Read[T], key: str | None = None, full_check: bool = False) -> T:
+    """A Config field that config.json sets under ``key`` (default: the field's name);
+    ``full_check``: a change to it makes the next run list every pin
+    (policy/full_check.py)."""
+    return field(default=default, metadata={"read": read, "key": key, "full_check": full_check})
 
 
 def _whole(minimum: int) -> _Read[int]:
@@ -299,24 +301,26 @@ class Config:
     """Every setting of config.json; each field's default is the only one there is."""
 
     peers: tuple[Peer, ...]
-    api: str = _setting(DEFAULT_API, _api)
+    api: str = _setting(DEFAULT_API, _api, full_check=True)
     state_dir: Path = _setting(DEFAULT_STATE_DIR, _Reader.path)
     concurrency: int = _setting(32, _whole(1))
     # The quota of each peer that sets none of its own.
     max_pins: int = _setting(10_000, _whole(0))
     max_bytes: int | None = _setting(_MAX_BYTES, _Reader.optional_integer)
-    max_manifest_bytes: int = _setting(8 * _MiB, _whole(1))
-    max_manifest_files: int = _setting(1_000, _whole(1))
+    max_manifest_bytes: int = _setting(8 * _MiB, _whole(1), full_check=True)
+    max_manifest_files: int = _setting(1_000, _whole(1), full_check=True)
     connect_timeout: float = _setting(5.0, _Reader.seconds)
     request_timeout: float = _setting(60.0, _Reader.seconds)
     resolve_timeout: float = _setting(60.0, _Reader.seconds)
     stall_timeout: float = _setting(120.0, _Reader.seconds)
     metrics_file: Path | None = _setting(None, _Reader.optional_path)
     api_auth: ApiAuth | None = _setting(None, _api_auth, key="api_auth_file")
-    consortium: str = _setting("default", _consortium)
-    release_after: float = _setting(3 * 86400.0, _SECONDS_OR_ZERO)
-    max_release_fraction: float = _setting(0.5, _span(0, 1, "a fraction from 0 to 1"))
-    # How long a run may trust its records instead of listing every pin (verify.py).
+    consortium: str = _setting("default", _consortium, full_check=True)
+    release_after: float = _setting(3 * 86400.0, _SECONDS_OR_ZERO, full_check=True)
+    max_release_fraction: float = _setting(
+        0.5, _span(0, 1, "a fraction from 0 to 1"), full_check=True
+    )
+    # How long a run may trust its records instead of listing every pin (policy/full_check.py).
     verify_interval: float = _setting(3600.0, _SECONDS_OR_ZERO)
     source: str = field(default="<defaults>", compare=False)
 

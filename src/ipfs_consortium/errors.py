@@ -1,7 +1,7 @@
 """The project's exception hierarchy.
 
 Every error carries one sentence a user can act on: what is wrong and where. The command
-line maps the families below to exit codes (cli.py, EXIT_CODES), so a new error must
+line maps the families below to exit codes (exit_codes.py), so a new error must
 subclass one of them: UsageError exits 2, KuboUnreachable 3, LockHeld 4, OutputClosed
 141, and any other ConsortiumError 1.
 """

@@ -8,10 +8,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cid import CidKey, cid_key, key_text
 from .errors import CIDError, ConfigError, ManifestError
-from .kubo import KuboClient
-from .manifest import is_manifest_name, parse_manifest
+from .ipfs.cid import CidKey, cid_key, key_text
+from .ipfs.kubo import KuboClient
+from .sync.manifest import is_manifest_name, parse_manifest
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 parse each manifest. Peers are read side by side.
 
 A file that cannot be used is reported and skipped, and the reading is then marked
-incomplete, which keeps the peer's old pins (see plan.py). An unchanged root whose pins
+incomplete, which keeps the peer's old pins (see sync/plan.py). An unchanged root whose pins
 are all present is answered from the state directory without listing or reading anything.
 Resolving is a step of its own: a run whose peers all resolve as before may stop there
-(verify.py).
+(policy/full_check.py).
 """
 
 import logging
@@ -15,13 +15,14 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .cid import CidKey, cid_key
-from .config import Config, Peer
-from .errors import KuboRefused, KuboTimeout, KuboUnreachable, ManifestError
-from .kubo import LINK_FILE, KuboClient
+from ..config import Config, Peer
+from ..errors import KuboRefused, KuboTimeout, KuboUnreachable, ManifestError
+from ..ipfs.cid import CidKey, cid_key
+from ..ipfs.kubo import LINK_FILE, KuboClient, Link
+from ..policy.known_good import nothing_to_read
+from ..state.store import PeerState, Wanted
 from .manifest import check_size, is_manifest_name, read_manifest
 from .reach import Reach, around
-from .state import Limits, PeerState, Wanted
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +132,7 @@ def read_peer(
     peer, path = reading.peer, reading.path
     if reading.root is None:
         return reading
-    if (
-        previous.unchanged(reading.root, Limits.of(peer, config))
-        and previous_wanted
-        and all(cid in pins for cid in previous_wanted)
-    ):
+    if nothing_to_read(previous, reading.root, peer, config, previous_wanted, pins):
         reading.wanted = previous_wanted
         reading.manifests = previous.manifests
         reading.unchanged = reading.complete = True
@@ -150,32 +147,15 @@ def read_peer(
             f"{config.request_timeout:g}s{around(reach)}"
         )
 
-    # Read as a directory, a file would list no manifests: everything the peer had asked
-    # for would go.
     try:
-        kind = client.unixfs_type(path)
-        what = f"a {kind}"
+        links = _manifest_links(client, reading)
     except _NODE_FAULTS:
         raise
     except KuboTimeout:
         reading.errors.append(not_fetched(f"its manifest directory {path}"))
         return reading
-    except Exception as exc:  # noqa: BLE001
-        kind, what = "", f"not UnixFS ({exc})"
-    if kind != "directory":
-        reading.errors.append(
-            f"peer {peer.name}: {peer.path} is {what}, not a directory of manifests"
-        )
-        return reading
-    try:
-        links = client.ls(path)
-    except _NODE_FAULTS:
-        raise
-    except KuboTimeout:
-        reading.errors.append(not_fetched(f"its manifest directory {path}"))
-        return reading
-    except Exception as exc:  # noqa: BLE001
-        reading.errors.append(f"peer {peer.name}: manifest directory {path} unreadable ({exc})")
+    except ManifestError as exc:
+        reading.errors.append(str(exc))
         return reading
 
     manifests = [link for link in links if link.type == LINK_FILE and is_manifest_name(link.name)]
@@ -222,3 +202,29 @@ def read_peer(
         )
     reading.complete = complete
     return reading
+
+
+def _manifest_links(client: KuboClient, reading: Reading) -> list[Link]:
+    """The entries of a peer's manifest directory; ManifestError when it is none.
+
+    Read as a directory, a file would list no manifests: everything the peer had asked
+    for would go. KuboTimeout and _NODE_FAULTS propagate.
+    """
+    peer, path = reading.peer, reading.path
+    kind = ""
+    try:
+        kind = client.unixfs_type(path)
+        if kind != "directory":
+            raise ManifestError(
+                f"peer {peer.name}: {peer.path} is a {kind}, not a directory of manifests"
+            )
+        return client.ls(path)
+    except (KuboTimeout, ManifestError, *_NODE_FAULTS):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        what = (
+            f"manifest directory {path} unreadable ({exc})"
+            if kind
+            else f"{peer.path} is not UnixFS ({exc}), not a directory of manifests"
+        )
+        raise ManifestError(f"peer {peer.name}: {what}") from None

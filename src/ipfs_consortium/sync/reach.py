@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .config import Config
-from .errors import KuboError, KuboUnreachable
-from .kubo import KuboClient
-from .report import PeerOutcome
+from ..config import Config
+from ..errors import KuboError, KuboUnreachable
+from ..ipfs.kubo import KuboClient
+from ..report.run_report import PeerOutcome
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from .cid import CidKey, key_of_canonical, key_text, parse_cid
-from .config import ApiAuth, Config
-from .errors import (
+from ..config import ApiAuth, Config
+from ..errors import (
     CIDError,
     KuboError,
     KuboRefused,
@@ -33,6 +32,7 @@ from .errors import (
     PinStalled,
     QuotaExceeded,
 )
+from .cid import CidKey, key_of_canonical, key_text, parse_cid
 
 # The UnixFS link type `ls` reports for a file.
 LINK_FILE = 2

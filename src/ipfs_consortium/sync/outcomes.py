@@ -5,17 +5,18 @@ this run read it in full; otherwise what it asked for then stays what protects i
 Its wanted list is rewritten only when it changed.
 """
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from ..config import Config
+from ..ipfs.cid import CidKey
+from ..policy.known_good import after_full_check, limits
+from ..policy.pin_names import PinNames
+from ..report.run_report import PeerOutcome
+from ..state.store import PeerState, StateDir, Wanted
 from .apply import Results
-from .cid import CidKey
-from .config import Config
-from .fetch import Reading
-from .pinnames import PinNames
 from .plan import Claim
-from .report import PeerOutcome
-from .state import Limits, PeerState, StateDir, Wanted
+from .read import Reading
 
 # How many of a peer's errors and warnings its record keeps.
 _KEPT = 20
@@ -79,9 +80,9 @@ def bring_up_to_date(
     rest of the run.
     """
     before = check.wanted_before[reading.peer.name]
-    wanted = _wanted_after(claim.cids, before, check.results)
+    wanted = after_full_check(claim.cids, before, check.results.fetched)
     if reading.complete and reading.root is not None:
-        state.read_in_full(reading.root, reading.manifests, Limits.of(reading.peer, config))
+        state.read_in_full(reading.root, reading.manifests, limits(reading.peer, config))
     pins = size = 0
     for cid, cost in wanted.items():
         if cid in check.pins or cid in check.results.fetched:
@@ -130,9 +131,3 @@ def _outcome(reading: Reading, claim: Claim, check: FullCheck, released: int) ->
             outcome.errors.append(results.failed[cid])
     outcome.ok = reading.complete and not outcome.errors and not check.kubo_error
     return outcome
-
-
-def _wanted_after(cids: Collection[CidKey], before: Wanted, results: Results) -> Wanted:
-    """The peer's wanted list to record: each CID with the bytes it cost its quota."""
-    fetched = results.fetched
-    return {cid: fetched.get(cid) or before.get(cid, 0) for cid in cids}

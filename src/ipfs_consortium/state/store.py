@@ -1,14 +1,19 @@
-"""The state directory: what each peer asked for the last time it was read in full.
+"""The state directory, and every file in it: this module is their one owner.
 
-This is the "last known good" record that lets a peer which fails to resolve keep all
-its pins, and lets an unchanged peer cost no RPC calls beyond resolving its name. Every
-file is replaced atomically, so a sync killed half-way leaves the previous record intact.
+Above all it keeps what each peer asked for the last time it was read in full: the "last
+known good" record that lets a peer which fails to resolve keep all its pins, and lets an
+unchanged peer cost no RPC calls beyond resolving its name (policy/known_good.py says
+how a run uses it). Every file is replaced atomically through one writer,
+``replace_atomically``, so a sync killed half-way leaves the previous record intact.
 
 Each peer has a small record, ``peers/<name>.json``, rewritten every run, and the list of
 CIDs it wants, ``peers/<name>.<n>.cids``, rewritten only when that list changes: at ten
 thousand CIDs a peer, rewriting every list on every run would cost more than the run.
 The record names its list, and a new list gets a new name before the record is replaced,
-so a run killed between the two leaves the old record with its own list.
+so a run killed between the two leaves the old record with its own list. Beside them:
+``releases.json`` (pins waiting for their release), ``verified.json`` (the last full
+check), ``reach.json`` (the members Kubo was connected to), ``last_success.json`` (the
+last run that reached Kubo throughout) and ``sync.lock``.
 """
 
 import json
@@ -21,16 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from .cid import CidKey, key_of_canonical
-from .config import Config, Peer
-from .errors import StateError
-from .reach import Reach
-from .release import ReleaseBook
+from ..config import Config
+from ..errors import StateError
+from ..ipfs.cid import CidKey, key_of_canonical
+from ..policy.release import ReleaseBook
+from ..sync.reach import Reach
+from .lock import SyncLock
 
 _PEERS = "peers"
 _RELEASES = "releases.json"
 _VERIFIED = "verified.json"
 _REACH = "reach.json"
+LAST_SUCCESS_FILE = "last_success.json"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
 Wanted = dict[CidKey, int]
@@ -41,18 +48,12 @@ def now_iso() -> str:
 
 
 class Limits(NamedTuple):
-    """The settings a peer's wanted list was cut with; a change means reading it again."""
+    """The settings a peer's wanted list was cut with (policy/known_good.py)."""
 
     max_pins: int
     max_bytes: int | None
     max_manifest_bytes: int
     max_manifest_files: int
-
-    @classmethod
-    def of(cls, peer: Peer, config: Config) -> "Limits":
-        return cls(
-            peer.max_pins, peer.max_bytes, config.max_manifest_bytes, config.max_manifest_files
-        )
 
 
 @dataclass
@@ -97,11 +98,6 @@ class PeerState:
         state.limits = Limits(*limits) if limits else None
         return state
 
-    def unchanged(self, root: str | None, limits: Limits) -> bool:
-        """Whether the peer resolved to the root of its last reading in full, with the
-        same limits."""
-        return self.complete and root is not None and self.root == root and self.limits == limits
-
     def resolved(self, root: str) -> None:
         """The peer's name resolved to ``root`` now; the first time, if it did not before."""
         if root != self.seen_root:
@@ -142,14 +138,15 @@ class Verified:
     """The last run that compared every pin in Kubo with what the peers want."""
 
     at: datetime
-    # What it was compared for: the config and the Kubo node (see verify.py).
+    # What it was compared for: the config and the Kubo node (see policy/full_check.py).
     config: str
     node: str
 
 
 @contextmanager
-def _atomic(path: Path) -> Iterator[IO[str]]:
-    """Write a file so that readers see the old one or the new one, never half of one."""
+def replace_atomically(path: Path, mode: int = 0o600) -> Iterator[IO[str]]:
+    """Write a file so that readers see the old one or the new one, never half of one;
+    its directory is made when missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -157,21 +154,45 @@ def _atomic(path: Path) -> Iterator[IO[str]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    with _atomic(path) as handle:
+def _write_json(path: Path, data: object) -> None:
+    with replace_atomically(path) as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
+
+
+@dataclass
+class Snapshot:
+    """What the state directory holds for a config, read at once: a run keeps it up to
+    date as it writes, so the figures it reports need no second reading."""
+
+    records: dict[str, PeerState]
+    book: ReleaseBook
+    verified: Verified | None
+    reach: Reach | None
 
 
 class StateDir:
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def snapshot(self, config: Config) -> Snapshot:
+        return Snapshot(
+            {p.name: self.load(p.name, p.ipns) for p in config.peers},
+            self.load_releases(),
+            self.load_verified(),
+            self.load_reach(),
+        )
+
+    def lock(self) -> SyncLock:
+        """One sync (or forget) at a time on this directory."""
+        return SyncLock(self.path / "sync.lock")
 
     def ensure(self) -> None:
         try:
@@ -240,9 +261,9 @@ class StateDir:
                 serial = int(old.split(".")[-2]) + 1 if old else 1
                 state.wanted_file = f"{state.peer}.{serial}.cids"
                 state.wanted_count = len(wanted)
-                with _atomic(self.path / _PEERS / state.wanted_file) as handle:
+                with replace_atomically(self.path / _PEERS / state.wanted_file) as handle:
                     handle.writelines(f"{key:x} {size}\n" for key, size in wanted.items())
-            write_json_atomic(self._peer_file(state.peer), asdict(state))
+            _write_json(self._peer_file(state.peer), asdict(state))
             if old and old != state.wanted_file:
                 (self.path / _PEERS / old).unlink(missing_ok=True)
         except OSError as exc:
@@ -272,7 +293,7 @@ class StateDir:
 
     def save_releases(self, book: ReleaseBook) -> None:
         try:
-            write_json_atomic(self.path / _RELEASES, book.to_json())
+            _write_json(self.path / _RELEASES, book.to_json())
         except OSError as exc:
             raise StateError(f"{self.path / _RELEASES} cannot be written ({exc})") from None
 
@@ -289,7 +310,7 @@ class StateDir:
     def save_verified(self, verified: Verified) -> None:
         data = {**asdict(verified), "at": verified.at.isoformat(timespec="seconds")}
         try:
-            write_json_atomic(self.path / _VERIFIED, data)
+            _write_json(self.path / _VERIFIED, data)
         except OSError as exc:
             raise StateError(f"{self.path / _VERIFIED} cannot be written ({exc})") from None
 
@@ -305,6 +326,22 @@ class StateDir:
 
     def save_reach(self, reach: Reach) -> None:
         try:
-            write_json_atomic(self.path / _REACH, reach.to_json())
+            _write_json(self.path / _REACH, reach.to_json())
         except OSError as exc:
             raise StateError(f"{self.path / _REACH} cannot be written ({exc})") from None
+
+    def load_last_success(self) -> float:
+        """When a run last reached Kubo throughout, as a Unix time (0: never, or the file
+        is unreadable: the next success mends it)."""
+        try:
+            data = json.loads((self.path / LAST_SUCCESS_FILE).read_text(encoding="utf-8"))
+            return datetime.fromisoformat(data["at"]).timestamp()
+        except (OSError, ValueError, TypeError, KeyError):
+            return 0.0
+
+    def save_last_success(self, at: float) -> None:
+        try:
+            moment = datetime.fromtimestamp(at, UTC).isoformat()
+            _write_json(self.path / LAST_SUCCESS_FILE, {"at": moment})
+        except OSError as exc:
+            raise StateError(f"{self.path / LAST_SUCCESS_FILE} cannot be written ({exc})") from None

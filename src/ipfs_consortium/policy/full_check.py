@@ -20,25 +20,21 @@ lost repo that kept its identity) is restored at the next full check, at most
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime, timedelta
 
-from .config import Config
+from ..config import Config
+from ..state.store import Verified
 from .release import ReleaseBook
-from .state import Verified
 
 
 def config_fingerprint(config: Config) -> str:
-    """A digest of every setting that decides what a full check would do."""
+    """A digest of the peers and of every setting config.py marks as deciding what a full
+    check would do."""
     settings = {
-        "api": config.api,
-        "consortium": config.consortium,
-        "peers": [asdict(peer) for peer in config.peers],
-        "max_manifest_bytes": config.max_manifest_bytes,
-        "max_manifest_files": config.max_manifest_files,
-        "release_after": config.release_after,
-        "max_release_fraction": config.max_release_fraction,
+        f.name: getattr(config, f.name) for f in fields(config) if f.metadata.get("full_check")
     }
+    settings["peers"] = [asdict(peer) for peer in config.peers]
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
@@ -66,10 +62,9 @@ def why_check(
         return f"the last full check, at {verified.at.isoformat()}, is verify_interval old"
     if book.held:
         return "the mass-release brake is holding"
-    due = [cid for cid, entry in book.waiting.items()
-           if entry.since + timedelta(seconds=config.release_after) <= now]  # fmt: skip
+    due = book.due_now(now, config.release_after)
     if due:
-        return f"{len(due)} releases are due"
+        return f"{due} releases are due"
     if changed:
         return f"peers changed: {', '.join(changed[:5])}{' …' if len(changed) > 5 else ''}"
     return None

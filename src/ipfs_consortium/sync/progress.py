@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from .cid import CidKey
+from ..ipfs.cid import CidKey
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,11 @@ multihash, which starts with 0x12; a CIDv1 starts with its version, 1; neither s
 with a zero byte, so the integer gives the bytes back). At a million CIDs the text form
 alone would cost more memory than a run may use; an integer is the smallest object that
 Python hashes and compares in C. Text is made only for Kubo and for people.
+
+Written here rather than taken from a library because members install nothing from PyPI
+and Debian packages no CID library (``multiformats`` and ``py-cid`` are PyPI-only;
+``python3-base58`` covers one multibase of the several a manifest may use). The few
+codecs and multibases a manifest may use are all this needs.
 """
 
 import base64
@@ -14,7 +19,7 @@ import binascii
 import re
 from collections.abc import Callable
 
-from .errors import CIDError
+from ..errors import CIDError
 
 # A CID as an integer; see the module docstring.
 CidKey = int

@@ -3,14 +3,7 @@
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-EXIT_OK = 0
-EXIT_PEER_FAILED = 1
-EXIT_USAGE = 2
-EXIT_KUBO_DOWN = 3
-EXIT_LOCKED = 4
-# As a shell reports a command that SIGINT or SIGPIPE ended: 128 + the signal's number.
-EXIT_INTERRUPTED = 130
-EXIT_OUTPUT_CLOSED = 141
+from ..exit_codes import EXIT_KUBO_DOWN, EXIT_OK, EXIT_PEER_FAILED, EXIT_USAGE
 
 
 @dataclass
@@ -29,7 +22,7 @@ class PeerOutcome:
     unpinned: int = 0
     bytes_fetched: int = 0
     # Whether this node was connected to the peer's (None: not known, or its own), and
-    # whether the root is confirmed: an isolated run confirms none (reach.py).
+    # whether the root is confirmed: an isolated run confirms none (sync/reach.py).
     connected: bool | None = None
     confirmed: bool = True
     errors: list[str] = field(default_factory=list)
@@ -41,11 +34,13 @@ class SyncReport:
     dry_run: bool = False
     peers: list[PeerOutcome] = field(default_factory=list)
     kubo_error: str | None = None
+    # Why the metrics file could not be written, if it could not.
+    metrics_error: str | None = None
     rpc_calls: int = 0
     seconds: float = 0.0
     # Which members Kubo was connected to (reach.Reach.to_json); None when not known.
     reach: dict[str, Any] | None = None
-    # Whether this run listed every pin in Kubo, or trusted its records (verify.py).
+    # Whether this run listed every pin in Kubo, or trusted its records (policy/full_check.py).
     full_check: bool = False
     # What the run set out to change (a full check only).
     to_pin: int = 0
@@ -65,6 +60,8 @@ class SyncReport:
     def exit_code(self) -> int:
         if self.kubo_error:
             return EXIT_KUBO_DOWN
+        if self.metrics_error:
+            return EXIT_USAGE
         if self.release_held or not all(p.ok for p in self.peers):
             return EXIT_PEER_FAILED
         return EXIT_OK

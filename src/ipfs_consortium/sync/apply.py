@@ -15,10 +15,10 @@ from itertools import takewhile
 from queue import SimpleQueue
 from typing import TypeVar
 
-from .cid import CidKey, key_text
-from .config import Config
-from .errors import ConsortiumError, KuboError, KuboRefused, KuboUnreachable, PinStalled
-from .kubo import KuboClient
+from ..config import Config
+from ..errors import ConsortiumError, KuboError, KuboRefused, KuboUnreachable, PinStalled
+from ..ipfs.cid import CidKey, key_text
+from ..ipfs.pins import PinBackend
 from .plan import Change, Plan
 from .progress import PinProgress
 from .quota import ByteBudgets
@@ -43,7 +43,7 @@ class Results:
 
 
 def apply_plan(
-    client: KuboClient,
+    pins: PinBackend,
     config: Config,
     plan: Plan,
     due: Iterable[CidKey],
@@ -53,23 +53,23 @@ def apply_plan(
     """Pin and rename, then release ``due`` unless Kubo went away meanwhile; a pin that
     stalls says which members Kubo was connected to (``reach``)."""
     results = Results()
-    _Pinning(client, config, budgets, results, plan.to_pin, reach).run(plan)
+    _Pinning(pins, config, budgets, results, plan.to_pin, reach).run(plan)
     if results.kubo_error is None:
-        _release(client, due, results)
+        _release(pins, due, results)
     return results
 
 
 class _Pinning:
     def __init__(
         self,
-        client: KuboClient,
+        pins: PinBackend,
         config: Config,
         budgets: ByteBudgets,
         results: Results,
         to_pin: int,
         reach: Reach | None,
     ) -> None:
-        self.client = client
+        self.pins = pins
         self.config = config
         self.budgets = budgets
         self.results = results
@@ -90,11 +90,11 @@ class _Pinning:
             return None
         cid = key_text(change.cid)
         if change.pinned:
-            self.client.pin_rename(change.cid, change.name)
+            self.pins.pin_rename(change.cid, change.name)
             log.info("renamed pin %s to %s", cid, change.name)
             return 0
         allowance = self.budgets.allowance(change.peers, cid)
-        fetched = self.client.pin_add(
+        fetched = self.pins.pin_add(
             change.cid,
             change.name,
             self.config.stall_timeout,
@@ -134,10 +134,10 @@ class _Pinning:
             self.progress.ended(cid, results.fetched.get(cid))
 
 
-def _release(client: KuboClient, due: Iterable[CidKey], results: Results) -> None:
+def _release(pins: PinBackend, due: Iterable[CidKey], results: Results) -> None:
     for cid in due:
         try:
-            client.pin_rm(cid)
+            pins.pin_rm(cid)
         except KuboUnreachable as exc:
             results.kubo_error = str(exc)
             log.error("%s; stopping releases", exc)

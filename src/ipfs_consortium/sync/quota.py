@@ -10,7 +10,7 @@ in-flight pins were allowed when they started; each of them is itself capped.
 import threading
 from collections.abc import Iterable, Mapping
 
-from .errors import QuotaExceeded
+from ..errors import QuotaExceeded
 
 
 class ByteBudgets:

@@ -12,9 +12,9 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .cid import CidKey, cid_key
-from .errors import CIDError, ManifestError
-from .jsondoc import iter_json_array
+from ..errors import CIDError, ManifestError
+from ..ipfs.cid import CidKey, cid_key
+from ..jsondoc import iter_json_array
 
 MANIFEST_SUFFIX = ".json"
 # A hostile manifest can hold a million bad entries; the log needs only the first few.

@@ -9,12 +9,12 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from .errors import LockHeld, StateError
+from ..errors import LockHeld, StateError
 
 
 class SyncLock:
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / "sync.lock"
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._fd: int | None = None
 
     def __enter__(self) -> "SyncLock":

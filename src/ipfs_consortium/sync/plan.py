@@ -1,9 +1,7 @@
 """Decide what to pin, rename and release. No I/O, easy to reason about.
 
-A pin of this consortium (see pinnames.py) that no peer claims any more is *unclaimed*.
-It may be released only when none of the peers it names failed to be read in full this
-run: a peer that failed claims what it claimed the last time it was read in full, and a
-pin naming it stays. When an unclaimed pin is actually released is release.py's decision.
+A pin of this consortium (see policy/pin_names.py) that no peer claims any more is
+*unclaimed*. Whether and when an unclaimed pin is released is policy/release.py's decision.
 
 What to pin is not a list but a walk over the claims, done again when needed: at a
 million CIDs a second structure with an entry per CID would not fit the memory a run may
@@ -13,8 +11,8 @@ use, and each claim already answers "do you list this CID?" in constant time.
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .cid import CidKey
-from .pinnames import PinNames
+from ..ipfs.cid import CidKey
+from ..policy.pin_names import Owners, PinNames
 
 
 @dataclass(frozen=True)
@@ -26,16 +24,6 @@ class Claim:
     cids: Collection[CidKey]
     # False when the peer could not be read in full: its old pins must then stay.
     complete: bool
-
-    @classmethod
-    def of(
-        cls, peer: str, wanted: Collection[CidKey], complete: bool, before: Mapping[CidKey, int]
-    ) -> "Claim":
-        """A peer read in full claims what it lists now; a peer that was not claims that
-        and all it claimed when it was last read in full (``before``)."""
-        if complete:
-            return cls(peer, wanted, True)
-        return cls(peer, {**dict.fromkeys(wanted), **before}, False)
 
 
 @dataclass(frozen=True)
@@ -58,9 +46,7 @@ class Plan:
     to_pin: int = 0
     to_rename: int = 0
     # This consortium's pins that no peer claims: CID -> the peers the pin names.
-    unclaimed: dict[CidKey, frozenset[str]] = field(default_factory=dict)
-    # The unclaimed pins that no failed peer protects: the candidates for release.
-    releasable: set[CidKey] = field(default_factory=set)
+    unclaimed: dict[CidKey, Owners] = field(default_factory=dict)
     # How many pins this consortium holds in Kubo.
     held: int = 0
 
@@ -95,7 +81,6 @@ def make_plan(claims: Sequence[Claim], pins: Mapping[CidKey, str], names: PinNam
             plan.to_rename += 1
         else:
             plan.to_pin += 1
-    protected = {claim.peer for claim in claims if not claim.complete}
     # Thousands of pins share a name: parse each name once.
     owners_of = {name: names.owners(name) for name in set(pins.values())}
     for cid, current in pins.items():
@@ -103,9 +88,6 @@ def make_plan(claims: Sequence[Claim], pins: Mapping[CidKey, str], names: PinNam
         if owners is None:
             continue
         plan.held += 1
-        if any(cid in claim.cids for claim in claims):
-            continue
-        plan.unclaimed[cid] = owners.labels
-        if not (owners.labels & protected or (owners.truncated and protected)):
-            plan.releasable.add(cid)
+        if not any(cid in claim.cids for claim in claims):
+            plan.unclaimed[cid] = owners
     return plan

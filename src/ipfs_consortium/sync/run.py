@@ -1,11 +1,11 @@
-"""One sync run in four steps: read every peer (fetch.py), plan (plan.py, release.py),
-apply the plan (apply.py), record the outcome (record.py).
+"""One sync run in four steps: read every peer (read.py), plan (plan.py and
+policy/release.py), apply the plan (apply.py), record the outcome (outcomes.py).
 
 The order matters for safety. Nothing is changed until every peer has been read and
 Kubo's pin list is known; if that list cannot be had, nothing else happens. New pins
-come first, and releases last, only those whose grace period is over (release.py), and
+come first, and releases last, only those whose grace period is over (policy/release.py), and
 only when Kubo stayed reachable throughout, so a failure anywhere can cost time but never
-a pin. A run whose peers all resolve as before skips the pin list (verify.py): it can
+a pin. A run whose peers all resolve as before skips the pin list (policy/full_check.py): it can
 neither pin nor release, only record.
 """
 
@@ -16,23 +16,23 @@ from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
+from ..config import Config
+from ..errors import ConsortiumError, KuboError
+from ..ipfs.cid import key_text
+from ..ipfs.kubo import KuboClient
+from ..policy import known_good
+from ..policy.full_check import config_fingerprint, next_check, why_check
+from ..policy.pin_names import PinNames
+from ..policy.release import ReleaseDecision, decide
+from ..report.metrics import write_metrics
+from ..report.run_report import PeerOutcome, SyncReport, describe
+from ..state.store import PeerState, Snapshot, StateDir, Verified, Wanted
 from .apply import Results, apply_plan
-from .cid import key_text
-from .config import Config
-from .errors import ConsortiumError, KuboError
-from .fetch import Reading, read_all, resolve_all
-from .kubo import KuboClient
-from .lock import SyncLock
-from .metrics import write_metrics
-from .pinnames import PinNames
-from .plan import Claim, Plan, make_plan
+from .outcomes import FullCheck, bring_up_to_date, full_outcomes, save, unchanged_outcomes
+from .plan import Plan, make_plan
 from .quota import ByteBudgets
 from .reach import Reach, measure
-from .record import FullCheck, bring_up_to_date, full_outcomes, save, unchanged_outcomes
-from .release import ReleaseBook, ReleaseDecision, decide
-from .report import PeerOutcome, SyncReport, describe
-from .state import Limits, PeerState, StateDir, Verified, Wanted
-from .verify import config_fingerprint, next_check, why_check
+from .read import Reading, read_all, resolve_all
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,22 @@ def run_sync(
     if dry_run:
         return sync.run()
     store.ensure()
-    with SyncLock(state_dir):
+    with store.lock():
         report = sync.run()
         if config.metrics_file is not None:
-            try:
-                write_metrics(config, state_dir, report)
-            except (OSError, ConsortiumError) as exc:
-                log.error("metrics file %s cannot be written (%s)", config.metrics_file, exc)
+            _write_metrics(config.metrics_file, config, store, sync.known, report)
         return report
+
+
+def _write_metrics(
+    path: Path, config: Config, store: StateDir, known: Snapshot | None, report: SyncReport
+) -> None:
+    """A metrics file that cannot be written fails the run (exit code 2)."""
+    try:
+        write_metrics(path, config, store, report, known)
+    except (OSError, ConsortiumError) as exc:
+        report.metrics_error = f"metrics file {path} cannot be written ({exc})"
+        log.error("%s", report.metrics_error)
 
 
 class _Sync:
@@ -87,6 +95,8 @@ class _Sync:
         self.names = PinNames.of(config.consortium, (p.name for p in config.peers))
         self.client = KuboClient.from_config(config)
         self.report = SyncReport(dry_run=dry_run)
+        # The state directory as this run read it and then wrote it.
+        self.known: Snapshot | None = None
         self.records: dict[str, PeerState] = {}
         self.reach: Reach | None = None
 
@@ -110,7 +120,8 @@ class _Sync:
         config = self.config
         try:
             node = self.client.node_id()
-            self.reach = measure(self.client, config, node, self.store.load_reach())
+            known = self.known = self.store.snapshot(config)
+            self.reach = measure(self.client, config, node, known.reach)
         except KuboError as exc:
             self._kubo_failed(exc)
             return
@@ -118,7 +129,8 @@ class _Sync:
             self.report.reach = self.reach.to_json()
             if not self.dry_run:
                 self.store.save_reach(self.reach)
-        self.records = {p.name: self.store.load(p.name, p.ipns) for p in config.peers}
+                known.reach = self.reach
+        self.records = known.records
         readings = resolve_all(self.client, config, self.reach)
         # Noted at the time of resolving, not of recording, which a long run delays; the
         # record step writes it, except on a dry run.
@@ -130,19 +142,13 @@ class _Sync:
             self._record_unchanged(readings)
             return
         now = datetime.now(UTC)
-        # A record from the first release holds its list itself: one full check gives
-        # the list a file of its own.
         changed = [
             r.peer.name
             for r in readings
             if r.root is not None
-            and not (
-                self.records[r.peer.name].unchanged(r.root, Limits.of(r.peer, config))
-                and self.records[r.peer.name].wanted_file is not None
-            )
+            and not known_good.resolved_as_before(self.records[r.peer.name], r.root, r.peer, config)
         ]
-        verified = self.store.load_verified()
-        book = self.store.load_releases()
+        verified, book = known.verified, known.book
         reason = "sync --verify" if self.verify else why_check(
             verified, config, node, book, changed, now
         )  # fmt: skip
@@ -155,7 +161,7 @@ class _Sync:
             return
         log.info("listing every pin: %s", reason)
         self.report.full_check = True
-        self._full_check(readings, book, now, Verified(now, config_fingerprint(config), node))
+        self._full_check(readings, known, now, Verified(now, config_fingerprint(config), node))
 
     def _kubo_failed(self, exc: KuboError) -> None:
         self.report.kubo_error = str(exc)
@@ -166,7 +172,7 @@ class _Sync:
         self.report.kubo_error = self.report.kubo_error or error
 
     def _full_check(
-        self, resolved: list[Reading], book: ReleaseBook, now: datetime, verified: Verified
+        self, resolved: list[Reading], known: Snapshot, now: datetime, verified: Verified
     ) -> None:
         config, store = self.config, self.store
         # Read.
@@ -183,12 +189,12 @@ class _Sync:
         self._note_kubo_error(_kubo_error(readings))
         # Plan.
         claims = [
-            Claim.of(r.peer.name, r.wanted, r.complete, wanted_before[r.peer.name])
+            known_good.claim(r.peer.name, r.wanted, r.complete, wanted_before[r.peer.name])
             for r in readings
         ]
         plan = make_plan(claims, pins, self.names)
         releases = decide(
-            plan, book, now, config.release_after, config.max_release_fraction,
+            plan, known.book, now, config.release_after, config.max_release_fraction,
             self.allow_mass_release,
         )  # fmt: skip
         self._report_plan(plan, releases)
@@ -202,9 +208,9 @@ class _Sync:
                 )
                 results = apply_plan(self.client, config, plan, releases.due, budgets, self.reach)
                 self._note_kubo_error(results.kubo_error)
-            for cid in results.released:
-                del releases.book.waiting[cid]
+            releases.book.released(results.released)
             store.save_releases(releases.book)
+            known.book = releases.book
         # Record.
         check = FullCheck(readings, wanted_before, pins, claims, results, self.report.kubo_error)
         for reading, claim, outcome in full_outcomes(check, self.names):
@@ -215,6 +221,7 @@ class _Sync:
             self._report_peer(outcome, state, wanted)
         if not self.dry_run and not self.report.kubo_error:
             store.save_verified(verified)
+            known.verified = verified
 
     def _record_unchanged(self, readings: Iterable[Reading]) -> None:
         outcomes = unchanged_outcomes(list(readings), self.records, self.report.kubo_error)

@@ -1,0 +1,170 @@
+"""A Prometheus text-format file for node_exporter's textfile collector.
+
+Written after every sync with the figures ``ipfs-consortium status`` shows (figures.py),
+so an alert can fire on a peer that has been failing for a day or a Kubo that the sync
+could not reach. The per-peer state and quota gauges cover the config's peers only, so an
+alert on a peer removed from it clears; a removed peer whose pins wait for their release
+keeps ``peer_configured`` 0 and its ``peer_pins_awaiting_release`` until they are gone.
+
+The text is prometheus_client's (Debian's python3-prometheus-client on a member). It is
+written through the state directory's atomic writer rather than ``write_to_textfile``,
+because the collector must never read half a file (fsync before the rename) and runs as
+another user (mode 0644).
+"""
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from ..config import Config
+from ..state.store import Snapshot, StateDir, replace_atomically
+from .figures import Figures, PeerFigures, figures
+from .run_report import SyncReport
+
+_PREFIX = "ipfs_consortium_"
+
+Gauge = tuple[str, str, Callable[[PeerFigures], float | None]]
+
+# Of each peer in the config.
+_CONFIGURED: list[Gauge] = [
+    ("ok", "Whether the last sync of the peer succeeded (1) or not (0).",
+     lambda s: int(s.ok)),
+    ("last_success_timestamp_seconds", "When the peer was last synced in full (0: never).",
+     lambda s: _epoch(s.last_success)),
+    ("failing_since_timestamp_seconds", "Since when the peer has been failing (0: it is not).",
+     lambda s: _epoch(s.failing_since)),
+    ("root_first_seen_timestamp_seconds",
+     "When the root the peer is followed at was first seen; no sample when not known.",
+     lambda s: _epoch(s.root_first_seen) if s.root_first_seen else None),
+    ("newer_root_seen_timestamp_seconds",
+     "Since when the peer's name has resolved to a root not read in full yet (0: it does not).",
+     lambda s: _epoch(s.seen_root_since) if s.root_behind else 0),
+    ("connected", "Whether Kubo was connected to the peer's node at the last sync (1) or not "
+     "(0); no sample when its node is not known or is this one.",
+     lambda s: None if s.connected is None else int(s.connected)),
+    ("pins_held", "Pins held for the peer, its manifest directory included.",
+     lambda s: s.pins_held),
+    ("bytes_held", "Bytes fetched for the pins held for the peer.", lambda s: s.bytes_held),
+    ("max_pins", "The peer's quota of pins listed (max_pins).", lambda s: s.max_pins),
+    ("max_bytes", "The peer's byte quota (max_bytes); no sample when it has none.",
+     lambda s: s.max_bytes),
+]  # fmt: skip
+
+
+def _epoch(stamp: str | None) -> float:
+    return datetime.fromisoformat(stamp).timestamp() if stamp else 0.0
+
+
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(_PREFIX + name, help_text, value=value)
+
+
+def _families(
+    found: Figures, report: SyncReport, now: float, last_success: float
+) -> Iterator[Metric]:
+    for name, help_text, value in _CONFIGURED:
+        family = GaugeMetricFamily(f"{_PREFIX}peer_{name}", help_text, labels=["peer"])
+        for peer in found.configured:
+            if (sample := value(peer)) is not None:
+                family.add_metric([peer.peer], sample)
+        yield family
+    # Of each peer in the config, and each removed from it whose pins wait for release.
+    configured = GaugeMetricFamily(
+        f"{_PREFIX}peer_configured",
+        "Whether the peer is in the config (1), or removed with pins waiting (0).",
+        labels=["peer"],
+    )
+    waiting = GaugeMetricFamily(
+        f"{_PREFIX}peer_pins_awaiting_release",
+        "Pins naming the peer that wait for their release.",
+        labels=["peer"],
+    )
+    for any_peer in found.peers:
+        configured.add_metric([any_peer.peer], int(any_peer.configured))
+        waiting.add_metric([any_peer.peer], any_peer.pins_awaiting_release)
+    yield from (configured, waiting)
+    releases = found.releases
+    yield _gauge(
+        "pins_awaiting_release",
+        "Pins no peer lists any more, kept until their grace period (release_after) ends.",
+        releases.waiting,
+    )
+    yield _gauge(
+        "next_release_timestamp_seconds",
+        "When the next waiting pin is due for release (0: none waits).",
+        _epoch(releases.next_due),
+    )
+    yield _gauge(
+        "release_held",
+        "Whether the mass-release brake held the last sync's releases (1) or not (0).",
+        int(releases.held is not None),
+    )
+    yield _gauge(
+        "last_full_check_timestamp_seconds",
+        "When a sync last compared every pin in Kubo with the peers' lists (0: never).",
+        _epoch(found.last_full_check),
+    )
+    reach = found.reach
+    if reach is not None:
+        yield _gauge(
+            "members",
+            "Peers of the config whose Kubo node is known (by peer ID), not counting this one.",
+            len(reach.members),
+        )
+        yield _gauge(
+            "members_connected",
+            "Of those, the members Kubo was connected to at the last sync.",
+            len(reach.connected),
+        )
+        yield _gauge(
+            "isolated_since_timestamp_seconds",
+            "Since when Kubo has been connected to none of the members (0: it is not).",
+            _epoch(reach.isolated_since) if reach.isolated else 0,
+        )
+    yield _gauge(
+        "kubo_up", "Whether the last sync could reach Kubo.", 0 if report.kubo_error else 1
+    )
+    yield _gauge("last_run_timestamp_seconds", "When the last sync ended.", now)
+    yield _gauge(
+        "last_success_timestamp_seconds",
+        "When a sync last ran to its end with Kubo reachable, whatever its peers did (0: never).",
+        last_success,
+    )
+    yield _gauge("last_run_duration_seconds", "How long the last sync took.", report.seconds)
+    yield _gauge("last_run_exit_code", "The last sync's exit code.", report.exit_code)
+    yield _gauge("last_run_rpc_calls", "RPC calls the last sync made.", report.rpc_calls)
+
+
+class _Collector:
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self.families = list(families)
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families
+
+
+def render_metrics(found: Figures, report: SyncReport, now: float, last_success: float) -> str:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(_families(found, report, now, last_success)))
+    return generate_latest(registry).decode()
+
+
+def write_metrics(
+    path: Path, config: Config, store: StateDir, report: SyncReport, known: Snapshot | None
+) -> None:
+    """Replace the metrics file at ``path`` after a run, from what the run holds of the
+    state directory (``known``; None: the run stopped before reading it). The file's
+    directory is made when missing; OSError and StateError propagate."""
+    now = time.time()
+    if report.kubo_error is None:
+        store.save_last_success(now)
+        last_success = now
+    else:
+        last_success = store.load_last_success()
+    found = figures(config, known or store.snapshot(config))
+    with replace_atomically(path, mode=0o644) as handle:
+        handle.write(render_metrics(found, report, now, last_success))

@@ -1,0 +1,118 @@
+"""``ipfs-consortium status``: the member's figures (figures.py) as lines for a person, or
+as JSON."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..state.store import StateDir
+from ..sync.reach import Reach
+from .figures import Figures, PeerFigures, ReleaseFigures, figures
+
+
+def _load(config: Config, state_dir: Path) -> Figures:
+    return figures(config, StateDir(state_dir).snapshot(config))
+
+
+def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
+    return {"state_dir": str(state_dir)} | _load(config, state_dir).to_json()
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _age(stamp: str | None, now: datetime) -> str:
+    if stamp is None:
+        return "never"
+    return f"{_span(int((now - datetime.fromisoformat(stamp)).total_seconds()))} ago"
+
+
+def _until(stamp: str, now: datetime) -> str:
+    return _span(int((datetime.fromisoformat(stamp) - now).total_seconds()))
+
+
+def _line(peer: PeerFigures, now: datetime) -> str:
+    name = peer.peer
+    if peer.last_attempt is None:
+        return f"{name}: never synced"
+    if peer.confirmed:
+        head = f"last success {_age(peer.last_success, now)}"
+    elif peer.last_success:
+        head = f"NOT CONFIRMED since {peer.last_success} ({_age(peer.last_success, now)})"
+    else:
+        head = "never confirmed"
+    if peer.connected is False:
+        head += ", not connected"
+    text = (
+        f"{name}: {head}, {peer.pins_held} pins, {peer.bytes_held} bytes held; "
+        f"{_freshness(peer, now)}"
+    )
+    if peer.last_error:
+        text += f"; FAILING since {_age(peer.failing_since, now)}: {peer.last_error}"
+    return text
+
+
+def _freshness(peer: PeerFigures, now: datetime) -> str:
+    """The root followed and how old it is, and a newer one the peer's name resolves to."""
+    if peer.root is None:
+        text = "no root read in full yet"
+    else:
+        first_seen = peer.root_first_seen
+        when = _age(first_seen, now) if first_seen else "at an unknown time"
+        text = f"root {peer.root} first seen {when}"
+    if peer.root_behind:
+        text += (
+            f"; newer root {peer.seen_root} seen {_age(peer.seen_root_since, now)}, "
+            "not yet followed"
+        )
+    return text
+
+
+def _release_lines(releases: ReleaseFigures, now: datetime) -> list[str]:
+    lines = []
+    if releases.waiting and releases.next_due:
+        due = releases.next_due
+        peers = ", ".join(f"{peer} {n}" for peer, n in releases.waiting_by_peer.items())
+        lines.append(
+            f"{releases.waiting} pins no peer lists wait for release (named for {peers}); "
+            f"the next is due in {_until(due, now)}, at {due}"
+        )
+    if releases.held:
+        lines.append(f"RELEASE HELD: {releases.held}")
+    return lines
+
+
+def _reach_line(reach: Reach, now: datetime) -> str:
+    text = f"Kubo was {reach} at the last sync, {_age(reach.at, now)}"
+    missing = [name for name in reach.members if name not in reach.connected]
+    if missing:
+        text += f" (not connected: {', '.join(missing)})"
+    if reach.isolated:
+        text = (
+            f"ISOLATED since {reach.isolated_since}: {text}; no peer's root is confirmed "
+            "until it connects again"
+        )
+    return text
+
+
+def render_status(config: Config, state_dir: Path) -> str:
+    found = _load(config, state_dir)
+    now = datetime.now(UTC)
+    lines = [
+        _line(peer, now)
+        if isinstance(peer, PeerFigures)
+        else (
+            f"{peer.peer}: removed from config; {peer.pins_awaiting_release} pins wait for "
+            f"release, the next due in {_until(peer.next_release, now)}"
+        )
+        for peer in found.peers
+    ] or [f"No peers in {config.source}, and none removed from it whose pins wait."]
+    if found.reach is not None:
+        lines.append(_reach_line(found.reach, now))
+    lines.append(f"last full check of every pin: {_age(found.last_full_check, now)}")
+    return "\n".join(lines + _release_lines(found.releases, now))
