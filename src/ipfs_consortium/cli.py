@@ -55,20 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sync.add_argument("--config", type=Path, help=config_help)
     sync.add_argument("--state-dir", type=Path, help=state_help)
-    sync.add_argument(
-        "--dry-run", action="store_true", help="say what would change; change nothing"
-    )
-    sync.add_argument(
+    _flag(sync, "--dry-run", "say what would change; change nothing")
+    _flag(
+        sync,
         "--allow-mass-release",
-        action="store_true",
-        help="release what is due even when it is over max_release_fraction of the pins",
+        "release what is due even when it is over max_release_fraction of the pins",
     )
-    sync.add_argument(
+    _flag(
+        sync,
         "--verify",
-        action="store_true",
-        help="list every pin in Kubo and restore what is missing, whatever verify_interval says",
+        "list every pin in Kubo and restore what is missing, whatever verify_interval says",
     )
-    sync.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    _flag(sync, "--json", "print a JSON summary on stdout")
 
     pub = commands.add_parser(
         "publish", help="validate a manifest directory, add it and publish it to IPNS",
@@ -78,19 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
     pub.add_argument("--api", help=f"Kubo RPC API (default: ${API_VARIABLE}, else {DEFAULT_API})")
     pub.add_argument("--config", type=Path, help="take the API address and limits from this config")
-    pub.add_argument(
+    _flag(
+        pub,
         "--allow-empty",
-        action="store_true",
-        help="publish a directory without manifests: the other members release what you listed",
+        "publish a directory without manifests: the other members release what you listed",
     )
-    pub.add_argument("--json", action="store_true", help="print the result as JSON")
+    _flag(pub, "--json", "print the result as JSON")
 
     status = commands.add_parser(
         "status", help="the last run's result per configured peer, and the pins awaiting release"
     )
     status.add_argument("--config", type=Path, help=config_help)
     status.add_argument("--state-dir", type=Path, help=state_help)
-    status.add_argument("--json", action="store_true", help="print JSON")
+    _flag(status, "--json", "print JSON")
 
     forget = commands.add_parser(
         "forget", help="release now the pins of a peer removed from the config",
@@ -99,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("peer", help="the peer's name, as in its pins and in status")
     forget.add_argument("--config", type=Path, help=config_help)
     forget.add_argument("--state-dir", type=Path, help=state_help)
-    forget.add_argument("--dry-run", action="store_true", help="say what would be released")
-    forget.add_argument("--json", action="store_true", help="print the result as JSON")
+    _flag(forget, "--dry-run", "say what would be released")
+    _flag(forget, "--json", "print the result as JSON")
 
     check = commands.add_parser(
         "check-config",
@@ -108,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", type=Path)
     return parser
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
+    parser.add_argument(name, action="store_true", help=help_text)
 
 
 def _print(text: str) -> None:
