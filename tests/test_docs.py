@@ -1,6 +1,6 @@
 """The documentation points at what exists: every relative link in every Markdown file
-resolves (headings included), the README's map of the code names every module, and its
-config.json table every key with its default."""
+resolves (headings included), the sync tool's page maps every module and its config.json
+table has every key with its default."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from ipfs_consortium.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+# The sync tool's own page: its reference moved there from README.md.
+TOOL_PAGE_NAME = "src/ipfs_consortium/README.md"
+TOOL_PAGE = ROOT / TOOL_PAGE_NAME
 MAP_START = "<!-- module-map:"
 MAP_END = "<!-- /module-map -->"
 
@@ -109,10 +112,14 @@ def test_links_and_anchors_are_read_as_github_does(tmp_path: Path) -> None:
 
 
 def _module_map() -> list[str]:
-    text = README.read_text()
+    """The module map's targets, relative to the repository like the paths they name."""
+    text = TOOL_PAGE.read_text()
     start, end = text.find(MAP_START), text.find(MAP_END)
-    assert 0 <= start < end, f"README.md has no module map between {MAP_START}… and {MAP_END}"
-    return [target.rstrip("/") for target in links(text[start:end])]
+    assert 0 <= start < end, f"{TOOL_PAGE_NAME} has no module map ({MAP_START}… {MAP_END})"
+    return [
+        (TOOL_PAGE.parent / target).resolve().relative_to(ROOT).as_posix()
+        for target in links(text[start:end])
+    ]
 
 
 def test_the_module_map_names_every_module() -> None:
@@ -130,9 +137,9 @@ def test_the_module_map_names_every_module() -> None:
     mapped = _module_map()
     assert len(mapped) == len(set(mapped)), "a module is mapped twice"
     missing = sorted((modules | packages) - set(mapped))
-    assert not missing, f"add to the README's module map: {', '.join(missing)}"
+    assert not missing, f"add to the module map of {TOOL_PAGE_NAME}: {', '.join(missing)}"
     gone = sorted(set(mapped) - modules - packages)
-    assert not gone, f"remove from the README's module map: {', '.join(gone)}"
+    assert not gone, f"remove from the module map of {TOOL_PAGE_NAME}: {', '.join(gone)}"
 
 
 def test_the_roles_are_all_in_the_map() -> None:
@@ -143,9 +150,9 @@ def test_the_roles_are_all_in_the_map() -> None:
 
 
 def _config_table() -> dict[str, str]:
-    """The README's config.json table: key -> the default column as written."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### config.json") :]
+    """The sync tool page's config.json table: key -> the default column as written."""
+    text = TOOL_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("\n## config.json\n") :]
     section = section[: section.index("\n#", 1)]
     return dict(re.findall(r"^\| `(\w+)` \| (.+?) \|", section, re.M))
 
