@@ -1,6 +1,7 @@
 """The documentation points at what exists: every relative link in every Markdown file
-resolves (headings included), the sync tool's page maps every module and its config.json
-table has every key with its default."""
+resolves (headings included), the README stays short and shows the commands CI runs, the
+sync tool's page maps every module and its config.json table has every key with its
+default."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ README = ROOT / "README.md"
 # The sync tool's own page: its reference moved there from README.md.
 TOOL_PAGE_NAME = "src/ipfs_consortium/README.md"
 TOOL_PAGE = ROOT / TOOL_PAGE_NAME
+# The pages README.md's reference detail moved to, each beside what it documents.
+MOVED_PAGES = (
+    TOOL_PAGE_NAME,
+    "src/consortium_ec2/README.md",
+    "files/prometheus/README.md",
+    "playbooks/README.md",
+    "tests/README.md",
+    "bench/README.md",
+)
 MAP_START = "<!-- module-map:"
 MAP_END = "<!-- /module-map -->"
 
@@ -76,7 +86,25 @@ def _broken(source: Path, target: str) -> str | None:
 
 def test_the_markdown_files_are_found() -> None:
     names = {path.relative_to(ROOT).as_posix() for path in _markdown_files()}
-    assert {"README.md", "roles/kubo/README.md"} <= names
+    assert {"README.md", "roles/kubo/README.md", *MOVED_PAGES} <= names
+
+
+def test_the_readme_fits_on_a_few_screens() -> None:
+    """Reference detail lives beside what it documents; the README links to it."""
+    lines = len(README.read_text().splitlines())
+    assert lines <= 250, f"README.md has {lines} lines: move the detail to its own page"
+
+
+def test_the_readme_shows_the_commands_ci_runs() -> None:
+    """.ci/run proves the README: each command it runs is a line of the README's first
+    code block, as a newcomer types it."""
+    ci = [
+        line for line in (ROOT / ".ci/run").read_text().splitlines() if line.startswith("scripts/")
+    ]
+    block = re.search(r"^```sh\n(.*?)^```", README.read_text(), re.M | re.S)
+    assert block is not None
+    shown = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert ci and set(ci) <= set(shown), f"{ci} not all in {shown}"
 
 
 @pytest.mark.parametrize(
