@@ -1,6 +1,7 @@
 """The documentation points at what exists: every relative link in every Markdown file
-resolves (headings included), the README's map of the code names every module, and its
-config.json table every key with its default."""
+resolves (headings included), the README stays short and shows the commands CI runs, the
+sync tool's page maps every module and its config.json table has every key with its
+default."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ from ipfs_consortium.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+# The sync tool's own page: its reference moved there from README.md.
+TOOL_PAGE_NAME = "src/ipfs_consortium/README.md"
+TOOL_PAGE = ROOT / TOOL_PAGE_NAME
+# The pages README.md's reference detail moved to, each beside what it documents.
+MOVED_PAGES = (
+    TOOL_PAGE_NAME,
+    "src/consortium_ec2/README.md",
+    "files/prometheus/README.md",
+    "playbooks/README.md",
+    "tests/README.md",
+    "bench/README.md",
+)
 MAP_START = "<!-- module-map:"
 MAP_END = "<!-- /module-map -->"
 
@@ -73,7 +86,25 @@ def _broken(source: Path, target: str) -> str | None:
 
 def test_the_markdown_files_are_found() -> None:
     names = {path.relative_to(ROOT).as_posix() for path in _markdown_files()}
-    assert {"README.md", "roles/kubo/README.md"} <= names
+    assert {"README.md", "roles/kubo/README.md", *MOVED_PAGES} <= names
+
+
+def test_the_readme_fits_on_a_few_screens() -> None:
+    """Reference detail lives beside what it documents; the README links to it."""
+    lines = len(README.read_text().splitlines())
+    assert lines <= 250, f"README.md has {lines} lines: move the detail to its own page"
+
+
+def test_the_readme_shows_the_commands_ci_runs() -> None:
+    """.ci/run proves the README: each command it runs is a line of the README's first
+    code block, as a newcomer types it."""
+    ci = [
+        line for line in (ROOT / ".ci/run").read_text().splitlines() if line.startswith("scripts/")
+    ]
+    block = re.search(r"^```sh\n(.*?)^```", README.read_text(), re.M | re.S)
+    assert block is not None
+    shown = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert ci and set(ci) <= set(shown), f"{ci} not all in {shown}"
 
 
 @pytest.mark.parametrize(
@@ -109,10 +140,14 @@ def test_links_and_anchors_are_read_as_github_does(tmp_path: Path) -> None:
 
 
 def _module_map() -> list[str]:
-    text = README.read_text()
+    """The module map's targets, relative to the repository like the paths they name."""
+    text = TOOL_PAGE.read_text()
     start, end = text.find(MAP_START), text.find(MAP_END)
-    assert 0 <= start < end, f"README.md has no module map between {MAP_START}… and {MAP_END}"
-    return [target.rstrip("/") for target in links(text[start:end])]
+    assert 0 <= start < end, f"{TOOL_PAGE_NAME} has no module map ({MAP_START}… {MAP_END})"
+    return [
+        (TOOL_PAGE.parent / target).resolve().relative_to(ROOT).as_posix()
+        for target in links(text[start:end])
+    ]
 
 
 def test_the_module_map_names_every_module() -> None:
@@ -135,9 +170,9 @@ def test_the_module_map_names_every_module() -> None:
     mapped = _module_map()
     assert len(mapped) == len(set(mapped)), "a module is mapped twice"
     missing = sorted((modules | packages) - set(mapped))
-    assert not missing, f"add to the README's module map: {', '.join(missing)}"
+    assert not missing, f"add to the module map of {TOOL_PAGE_NAME}: {', '.join(missing)}"
     gone = sorted(set(mapped) - modules - packages)
-    assert not gone, f"remove from the README's module map: {', '.join(gone)}"
+    assert not gone, f"remove from the module map of {TOOL_PAGE_NAME}: {', '.join(gone)}"
 
 
 def test_the_roles_are_all_in_the_map() -> None:
@@ -148,9 +183,9 @@ def test_the_roles_are_all_in_the_map() -> None:
 
 
 def _config_table() -> dict[str, str]:
-    """The README's config.json table: key -> the default column as written."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### config.json") :]
+    """The sync tool page's config.json table: key -> the default column as written."""
+    text = TOOL_PAGE.read_text(encoding="utf-8")
+    section = text[text.index("\n## config.json\n") :]
     section = section[: section.index("\n#", 1)]
     return dict(re.findall(r"^\| `(\w+)` \| (.+?) \|", section, re.M))
 
