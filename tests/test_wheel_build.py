@@ -68,13 +68,15 @@ def test_consortium_ec2_is_not_in_the_source_hash(tmp_path: Path) -> None:
     """Editing consortium-ec2 neither rebuilds the wheel nor reinstalls it on the members,
     whose installed build is named by this hash."""
     source = tmp_path / "source"
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("src", "consortium-ec2"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source)
     [first] = build(tmp_path, source)
 
-    ec2 = source / "src/consortium_ec2"
-    for name in ("cli.py", "pyproject.toml"):
+    ec2 = source / "consortium-ec2"
+    for name in ("src/consortium_ec2/cli.py", "pyproject.toml"):
         with (ec2 / name).open("a") as file:
             file.write("\n# changed\n")
     assert build(tmp_path, source) == [first]
