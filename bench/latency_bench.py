@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Measure the code of this checkout, whatever the virtualenv has installed.
 sys.path[:0] = [str(ROOT)]
 
-from tests.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
+from harness.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
 
 SIZES = (10, 1000)
 CLI = [sys.executable, "-m", "ipfs_consortium"]

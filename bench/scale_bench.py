@@ -45,10 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Measure the code of this checkout, whatever the virtualenv has installed.
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from harness.kubonet import KuboNode, Net, kubo_binary  # noqa: E402
 from ipfs_consortium.config import Config  # noqa: E402
 from ipfs_consortium.ipfs.cid import key_text  # noqa: E402
 from ipfs_consortium.policy.pin_names import PinNames  # noqa: E402
-from tests.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
 
 CONSORTIUM = "default"
 # Kubo's Go refuses a query of more than 10,000 parameters; stay well under.
@@ -214,32 +214,11 @@ def pin_named(node: KuboNode, cids: list[str], name: str) -> int:
     return len(chunks)
 
 
-class Net:
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.binary = kubo_binary()
-        self.key = new_swarm_key()
-        self.nodes: list[KuboNode] = []
-
-    def node(self, name: str) -> KuboNode:
-        node = KuboNode(self.binary, self.work / name, self.key)
-        node.start()
-        for other in self.nodes:
-            if other.running:
-                node.connect(other)
-        self.nodes.append(node)
-        return node
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
-
-
 # -- the two scenarios -----------------------------------------------------------------
 
 
 def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
-    member = net.node("member")
+    member = net.node(name="member")
     seeding = time.monotonic()
     names = PinNames(CONSORTIUM)
     blocks: list[tuple[bytes, bytes]] = []
@@ -290,17 +269,17 @@ def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
         "consortium": CONSORTIUM,
         "max_pins": max(cids, Config(peers=()).max_pins),
     }
-    first = sync(net.work, "noop", config, "--json")
+    first = sync(net.root, "noop", config, "--json")
     # Every CID is pinned already; only the manifest directories are new.
     check(first, "first sync", newly_pinned=peers, already_pinned=peers * cids)
     print(f"first sync, recording the state (pins the {peers} directories): {first.figures()}")
     wait_idle([member, publisher])
 
-    second = sync(net.work, "noop", config, "--json")
+    second = sync(net.root, "noop", config, "--json")
     check(second, "no-op sync", newly_pinned=0, already_pinned=peers * (cids + 1))
     print(f"no-op sync, {peers} peers x {cids} CIDs: {second.figures()} (goal < 1 s)", flush=True)
 
-    full = sync(net.work, "noop", config, "--json", "--verify")
+    full = sync(net.root, "noop", config, "--json", "--verify")
     check(full, "sync --verify", newly_pinned=0)
     print(f"full check (sync --verify), {peers} peers x {cids} CIDs: {full.figures()}")
     member.discard(net.nodes)
@@ -319,7 +298,7 @@ def dry_run(net: Net, publisher: KuboNode, count: int) -> None:
     del cids
     publisher.publish_json_dir(manifests, key="big")
     del manifests
-    member = net.node("big-member")
+    member = net.node(name="big-member")
     wait_idle([member, publisher])
     print(
         f"seeding (b): {time.monotonic() - started:.1f} s: {count} CIDs computed in Python "
@@ -331,7 +310,7 @@ def dry_run(net: Net, publisher: KuboNode, count: int) -> None:
         "api": member.api,
         "consortium": CONSORTIUM,
     }
-    run = sync(net.work, "dry", config, "--dry-run")
+    run = sync(net.root, "dry", config, "--dry-run")
     if run.exit_code != 0 or f"would pin {count + 1} and rename 0 in all" not in run.log:
         raise RuntimeError(f"dry run: exit code {run.exit_code}: {run.log[-2000:]}")
     print(f"dry run, 1 peer x {count} CIDs: {run.figures()} (goal < 150 MiB)")
@@ -357,15 +336,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="scale-bench-", dir=args.workdir) as tmp:
         print(f"Kubo repos and state under {tmp}", flush=True)
-        net = Net(Path(tmp))
+        net = Net(kubo_binary(), Path(tmp))
         try:
-            publisher = net.node("publisher")
+            publisher = net.node(name="publisher")
             if args.peers and args.cids:
                 no_op(net, publisher, args.peers, args.cids)
             if args.big:
                 dry_run(net, publisher, args.big)
         finally:
-            net.stop()
+            net.close()
 
 
 if __name__ == "__main__":

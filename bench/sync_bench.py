@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Measure the code of this checkout, whatever the virtualenv has installed.
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from harness.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
 from ipfs_consortium.config import Config, parse_config  # noqa: E402
 from ipfs_consortium.sync.run import run_sync  # noqa: E402
-from tests.kubonet import KuboNode, kubo_binary, new_swarm_key  # noqa: E402
 
 FLOOR_CONCURRENCY = (1, 4, 16, 32)
 

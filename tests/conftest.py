@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from harness.kubonet import KuboNode, Net, kubo_binary
 from ipfs_consortium.cli import main
-from tests.kubonet import KuboNode, kubo_binary, new_swarm_key
 
 
 @pytest.fixture(autouse=True)
@@ -43,30 +43,6 @@ def root_logger(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def kubo_bin() -> Path:
     return kubo_binary()
-
-
-class Net:
-    """A private swarm of Kubo nodes, every node peered with every other."""
-
-    def __init__(self, binary: Path, root: Path) -> None:
-        self.binary = binary
-        self.root = root
-        self.key = new_swarm_key()
-        self.nodes: list[KuboNode] = []
-
-    def node(self, authorizations: dict[str, list[str]] | None = None) -> KuboNode:
-        """A new node; ``authorizations`` as in KuboNode."""
-        path = self.root / f"node{len(self.nodes)}"
-        node = KuboNode(self.binary, path, self.key, authorizations)
-        node.start()
-        for other in self.nodes:
-            node.connect(other)
-        self.nodes.append(node)
-        return node
-
-    def close(self) -> None:
-        for node in self.nodes:
-            node.stop()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.loopback_http import serving
 from tests.conftest import Run, run_cli
-from tests.loopback_http import serving
 from tests.test_config import PEER
 
 # A closed loopback port: a command that called Kubo would fail as unreachable (3).

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.kubonet import KuboNode, _set_dotted, new_swarm_key
-from tests.loopback_dns import Zone, serving
+from harness.kubonet import KuboNode, _set_dotted, new_swarm_key
+from harness.loopback_dns import Zone, serving
 
 NAME = "b.consortium.test"
 OLD, NEW = "127.0.0.2", "127.0.0.3"

@@ -23,7 +23,7 @@ TOOL_PAGE = ROOT / TOOL_PAGE_NAME
 # The pages README.md's reference detail moved to, each beside what it documents.
 MOVED_PAGES = (
     TOOL_PAGE_NAME,
-    "src/consortium_ec2/README.md",
+    "consortium-ec2/README.md",
     "files/prometheus/README.md",
     "playbooks/README.md",
     "tests/README.md",

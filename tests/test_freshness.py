@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.kubonet import KuboNode
 from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
-from tests.kubonet import KuboNode
 from tests.test_monitoring import samples
 from tests.test_sync import content
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 
+from harness.kubonet import KuboNode
 from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
-from tests.kubonet import KuboNode
 from tests.test_sync import PIN_PREFIX, content
 
 

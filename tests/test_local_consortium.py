@@ -1,7 +1,8 @@
 """The README's "try it" command end to end: scripts/local-consortium up makes three member
 containers that pin each other's content, a second up changes nothing, a member whose
 container is stopped and started comes back at its address and catches up by cron, status
-changes nothing, and down removes the containers and the network.
+changes nothing, an edited sample text is all it takes for the others to pin the new
+content, and down removes the containers and the network.
 
 Real Podman containers with systemd and the real site.yml, as a user runs it (about seven
 minutes). It uses the names a user's own local consortium has, so it refuses to start
@@ -134,14 +135,23 @@ def members() -> dict[str, str]:
     return {name: host["ansible_host"] for name, host in hosts.items()}
 
 
-def sample_cids() -> dict[str, str]:
-    """The CID each member's manifest lists."""
+def sample_texts() -> dict[str, str]:
+    """Each member's sample text, which its manifest lists by CID."""
     return {
-        name: yaml.safe_load((INVENTORY / "host_vars" / f"{name}.yml").read_text())[
-            "consortium_manifests"
-        ]["sample"][0]
+        name: yaml.safe_load(host_vars(name).read_text())["local_consortium_sample"]
         for name in members()
     }
+
+
+def host_vars(member: str) -> Path:
+    return INVENTORY / "host_vars" / f"{member}.yml"
+
+
+def cid_of(container: str, text: str) -> str:
+    """The CID the member's Kubo gives the text, as playbooks/local-consortium.yml adds it."""
+    cid = ipfs_in(container, "add", "--only-hash", "--quieter", "--cid-version=1", stdin=text)
+    assert cid, f"ipfs add --only-hash failed in {container}"
+    return cid.strip()
 
 
 def pins_shown(output: str) -> dict[str, set[str]]:
@@ -161,7 +171,8 @@ def test_up_pins_across_members_a_second_up_changes_nothing_and_down_removes_it(
     assert not existing, (
         f"a local consortium is up ({existing}): scripts/local-consortium down first"
     )
-    cids = sample_cids()
+    texts = sample_texts()
+    alice_vars = host_vars("alice").read_text()
     try:
         # A network made by the script before members had fixed addresses is refused.
         podman("network", "create", NETWORK)
@@ -171,6 +182,7 @@ def test_up_pins_across_members_a_second_up_changes_nothing_and_down_removes_it(
         local_consortium("down")
 
         first = local_consortium("up")
+        cids = {name: cid_of(containers[name], text) for name, text in texts.items()}
         shown = pins_shown(first)
         assert set(shown) == set(containers), first
         for member, pins in shown.items():
@@ -192,7 +204,18 @@ def test_up_pins_across_members_a_second_up_changes_nothing_and_down_removes_it(
         status = pins_shown(local_consortium("status"))
         assert status["alice"] == shown["alice"] and new_cid in status["bob"], status
         assert all(pins <= status[member] for member, pins in shown.items()), status
+
+        # The edit a newcomer makes: alice's text, nothing else; the others follow.
+        edited = texts["alice"].replace("Hello", "Hello again")
+        host_vars("alice").write_text(
+            alice_vars.replace(texts["alice"].rstrip("\n"), edited.rstrip("\n"))
+        )
+        assert sample_texts()["alice"] == edited
+        edited_cid = cid_of(containers["alice"], edited)
+        third = pins_shown(local_consortium("up"))
+        assert all(edited_cid in third[member] for member in ("bob", "carol")), third
     finally:
+        host_vars("alice").write_text(alice_vars)
         gone = local_consortium("down")
     for name in containers.values():
         assert podman("container", "exists", name).returncode == 1, gone

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.kubonet import CLOSED_DOH, KuboNode
 from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
-from tests.kubonet import CLOSED_DOH, KuboNode
 from tests.test_sync import PIN_PREFIX, content
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.kubonet import ROOT, KuboNode, _set_dotted, new_swarm_key
 from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
-from tests.kubonet import ROOT, KuboNode, _set_dotted, new_swarm_key
 from tests.test_freshness import metrics_path, status
 from tests.test_monitoring import samples
 from tests.test_sync import content

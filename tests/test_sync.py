@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.kubonet import KuboNode
+from harness.loopback_http import serving
 from ipfs_consortium.ipfs.cid import parse_cid
 from ipfs_consortium.policy.pin_names import PinNames
 from ipfs_consortium.state.store import StateDir
 from ipfs_consortium.sync import progress
 from ipfs_consortium.sync.run import SAMPLE
 from tests.conftest import Member, Net
-from tests.kubonet import KuboNode
-from tests.loopback_http import serving
 
 # The names of the pins a sync makes with the default config.
 PIN_PREFIX = PinNames("default").prefix

@@ -2,10 +2,14 @@
 wheel holds the sync tool alone (consortium-ec2 is a distribution of its own)."""
 
 import configparser
+import os
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 from tests.ec2.ansible_run import ROOT, run_playbook
 
@@ -69,13 +73,15 @@ def test_consortium_ec2_is_not_in_the_source_hash(tmp_path: Path) -> None:
     """Editing consortium-ec2 neither rebuilds the wheel nor reinstalls it on the members,
     whose installed build is named by this hash."""
     source = tmp_path / "source"
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("src", "consortium-ec2"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source)
     [first] = build(tmp_path, source)
 
-    ec2 = source / "src/consortium_ec2"
-    for name in ("cli.py", "pyproject.toml"):
+    ec2 = source / "consortium-ec2"
+    for name in ("src/consortium_ec2/cli.py", "pyproject.toml"):
         with (ec2 / name).open("a") as file:
             file.write("\n# changed\n")
     assert build(tmp_path, source) == [first]
@@ -84,3 +90,31 @@ def test_consortium_ec2_is_not_in_the_source_hash(tmp_path: Path) -> None:
     with (source / "src/ipfs_consortium/cli.py").open("a") as file:
         file.write("\n# changed\n")
     assert len(build(tmp_path, source)) == 2
+
+
+# Each project's folder, and what its build reads there.
+PROJECTS = {
+    ".": ("pyproject.toml", "README.md", "src/ipfs_consortium"),
+    "consortium-ec2": ("pyproject.toml", "src/consortium_ec2"),
+}
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_builds_without_setuptools_warnings(tmp_path: Path, project: str) -> None:
+    """scripts/setup and the role build both projects: setuptools has nothing to warn of (a
+    `project.license` TOML table made it print its deprecation notice a dozen times)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for part in PROJECTS[project]:
+        if (ROOT / project / part).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(ROOT / project / part, source / part, ignore=ignore)
+        else:
+            shutil.copy(ROOT / project / part, source / part)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+         "--quiet", "--wheel-dir", str(tmp_path / "wheels"), str(source)],
+        capture_output=True, text=True, env={**os.environ, "PIP_CONFIG_FILE": "/dev/null"},
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert "Warning" not in built.stderr, built.stderr

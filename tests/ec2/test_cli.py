@@ -28,7 +28,7 @@ from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 
 from consortium_ec2 import cli, errors, members
 from consortium_ec2.cli import main
-from tests.loopback_http import serving
+from harness.loopback_http import serving
 
 from .ansible_run import ROOT
 from .conftest import REGION, allocate_address, launch_member

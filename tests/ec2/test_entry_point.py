@@ -12,6 +12,8 @@ import pytest
 import consortium_ec2
 
 PACKAGE = Path(consortium_ec2.__file__).parent
+# consortium-ec2/, where the distribution's pyproject.toml sits beside src/.
+PROJECT = PACKAGE.parent.parent
 
 # Refuses to import the modules in BLOCKED (and their submodules), as if not installed.
 BLOCKER = """\
@@ -32,7 +34,7 @@ def console_script(*, site: bool = True, blocked: tuple[str, ...] = ()) -> list[
 
     ``site=False``: without site-packages (-S), where neither boto3 nor botocore is.
     """
-    scripts = tomllib.loads((PACKAGE / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["scripts"]
     module, function = scripts["consortium-ec2"].split(":")
     code = (
         f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r})\n"
@@ -72,7 +74,7 @@ def test_missing_boto3_is_one_line(site: bool, blocked: tuple[str, ...], missing
     assert "Traceback" not in result.stderr
     assert result.stderr == (
         f"consortium-ec2: error: boto3 is not installed (no module named {missing}); "
-        "run scripts/setup --deploy, or pip install -e src/consortium_ec2\n"
+        "run scripts/setup --deploy, or pip install -e consortium-ec2\n"
     )
     assert result.stdout == ""
     assert result.returncode == 1  # as for no credentials or no region (README)

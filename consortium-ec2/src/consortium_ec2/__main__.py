@@ -14,7 +14,7 @@ from . import PROG
 # What the commands import that this distribution does not hold.
 AWS_LIBRARIES = ("boto3", "botocore")
 
-INSTALL_HINT = "run scripts/setup --deploy, or pip install -e src/consortium_ec2"
+INSTALL_HINT = "run scripts/setup --deploy, or pip install -e consortium-ec2"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -262,3 +262,31 @@ class KuboNode:
     def recursive_pins(self) -> dict[str, str]:
         answer = self.rpc("pin/ls", type="recursive", names=True)
         return {cid: entry.get("Name", "") for cid, entry in answer["Keys"].items()}
+
+
+class Net:
+    """A private swarm of Kubo nodes, every node peered with every other that runs."""
+
+    def __init__(self, binary: Path, root: Path) -> None:
+        self.binary = binary
+        self.root = root
+        self.key = new_swarm_key()
+        self.nodes: list[KuboNode] = []
+
+    def node(
+        self, authorizations: dict[str, list[str]] | None = None, *, name: str | None = None
+    ) -> KuboNode:
+        """A new node; ``authorizations`` as in KuboNode; its repo ``root/name``
+        (``node0``, ``node1``, ... by default)."""
+        path = self.root / (name or f"node{len(self.nodes)}")
+        node = KuboNode(self.binary, path, self.key, authorizations)
+        node.start()
+        for other in self.nodes:
+            if other.running:
+                node.connect(other)
+        self.nodes.append(node)
+        return node
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.stop()

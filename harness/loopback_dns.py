@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.loopback_http import in_thread
+from harness.loopback_http import in_thread
 
 DNS_MESSAGE = "application/dns-message"
 TYPE_A = 1
