@@ -62,6 +62,21 @@ def alice_with_volume(ec2: Any) -> tuple[str, str]:
     return alice, _volume_of(ec2, alice)["VolumeId"]
 
 
+Terminate = Callable[..., int]
+Capsys = pytest.CaptureFixture[str]
+
+
+@pytest.fixture
+def terminate(monkeypatch: pytest.MonkeyPatch) -> Terminate:
+    """``terminate alice`` with more arguments, answering its question with ``answer``."""
+
+    def run(*args: str, answer: str = "y") -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{answer}\n"))
+        return main(["terminate", "alice", *args])
+
+    return run
+
+
 def test_tag_keys_are_the_roles() -> None:
     role_vars = yaml.safe_load((ROOT / "roles/ec2_member/vars/main.yml").read_text())
     assert role_vars["_ec2_member_tag_consortium"] == members.TAG_CONSORTIUM
@@ -125,15 +140,11 @@ def _protected(ec2: Any, instance_id: str) -> bool:
 
 
 def test_terminate_asks_and_keeps_the_data_volume(
-    ec2: Any,
-    alice_with_volume: tuple[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    ec2: Any, alice_with_volume: tuple[str, str], terminate: Terminate, capsys: Capsys
 ) -> None:
     alice, volume_id = alice_with_volume
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
-    assert main(["terminate", "alice"]) == 1
+    assert terminate(answer="n") == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == [
         f"In AWS account {ACCOUNT_ID}, region {REGION}:",
@@ -144,23 +155,17 @@ def test_terminate_asks_and_keeps_the_data_volume(
     assert "not confirmed" in err
     assert _state(ec2, alice) == "running" and _protected(ec2, alice)
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-    assert main(["terminate", "alice"]) == 0
+    assert terminate() == 0
     assert f"kept data volume {volume_id}" in capsys.readouterr().out
     assert _state(ec2, alice) in ("shutting-down", "terminated")
     assert ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["State"] == "available"
 
 
 def test_terminate_deletes_the_data_volume_only_when_told_after_a_final_snapshot(
-    ec2: Any,
-    alice_with_volume: tuple[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    ec2: Any, alice_with_volume: tuple[str, str], terminate: Terminate, capsys: Capsys
 ) -> None:
+    assert terminate("--delete-data-volume") == 0
     _, volume_id = alice_with_volume
-
-    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-    assert main(["terminate", "alice", "--delete-data-volume"]) == 0
     out = capsys.readouterr().out
     assert f"  DELETE data volume {volume_id} (100 GiB) of alice, after a final snapshot\n" in out
     [snapshot] = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
