@@ -1,9 +1,10 @@
 """The roles' logic that is more than a lookup, as filters: which other members a member
 lists and which stop the run (kubo_members.py, the one rule both roles use), the
 Peering.Peers and config.json entries made from them, the API secrets and the
-API.Authorizations setting (kubo_api_auth.py), and every setting the kubo role applies
-(kubo_config.py). The consortium role's preflight, which stops in one line without the
-kubo role's identities, runs as a playbook on this machine (it only reads)."""
+API.Authorizations setting (kubo_api_auth.py), every setting the kubo role applies
+(kubo_config.py), and which EC2 instance types are arm64 (ec2_member_arch.py). The
+consortium role's preflight, which stops in one line without the kubo role's identities,
+runs as a playbook on this machine (it only reads)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
 
 from tests.ec2.ansible_run import ROOT, run_playbook
 
@@ -31,6 +34,7 @@ peering = _load(ROLES / "kubo/filter_plugins/kubo_peering.py")
 api_auth = _load(ROLES / "kubo/filter_plugins/kubo_api_auth.py")
 config = _load(ROLES / "kubo/filter_plugins/kubo_config.py")
 consortium_peers = _load(ROLES / "consortium/filter_plugins/consortium_peers.py")
+ec2_arch = _load(ROLES / "ec2_member/filter_plugins/ec2_member_arch.py")
 
 IDENTITIES = {
     "alice": {"peer_id": "12D3KooWAlice", "addresses": ["/dns4/alice.example.org/tcp/4001"]},
@@ -170,3 +174,14 @@ def test_the_filters_are_registered_under_their_names() -> None:
     assert consortium_peers.FilterModule().filters() == {
         "consortium_member_peers": consortium_peers.consortium_member_peers
     }
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "arm64"),
+    [("t4g.small", True), ("m7gd.large", True), ("c6gn.xlarge", True), ("is4gen.large", True),
+     ("a1.medium", True), ("t3.small", False), ("g4dn.xlarge", False), ("g6e.2xlarge", False),
+     ("m7i.large", False), ("c7a.medium", False), ("t4g", False)],
+)  # fmt: skip
+def test_a_graviton_instance_type_is_arm64(instance_type: str, arm64: bool) -> None:
+    assert ec2_arch.ec2_member_arm64(instance_type) is arm64
+    assert ec2_arch.FilterModule().filters() == {"ec2_member_arm64": ec2_arch.ec2_member_arm64}
