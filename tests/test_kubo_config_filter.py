@@ -300,6 +300,7 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_config_changes": plugin.kubo_config_changes,
         "kubo_config_apply": plugin.kubo_config_apply,
         "kubo_config_conflicts": plugin.kubo_config_conflicts,
+        "kubo_config_wanted": plugin.kubo_config_wanted,
     }
     assert unit.FilterModule().filters() == {"kubo_unit_environment": unit.kubo_unit_environment}
     assert storage.FilterModule().filters() == {
@@ -307,7 +308,8 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_path_and_parents": storage.kubo_path_and_parents,
     }
     assert peering.FilterModule().filters() == {
-        "kubo_peering_address": peering.kubo_peering_address
+        "kubo_peering_address": peering.kubo_peering_address,
+        "kubo_peering_entries": peering.kubo_peering_entries,
     }
 
 

@@ -101,6 +101,15 @@ def kubo_config_conflicts(
     return problems
 
 
+def kubo_config_wanted(
+    network: dict[str, Any], config: dict[str, Any], owned: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Every setting the role applies, dotted key to value: the network's (``network``),
+    which kubo_config (``config``) replaces under their own key, and over both the role's
+    own (``owned``: dotted key to {variable, value}), which preflight keeps kubo_config from."""
+    return network | config | {key: setting["value"] for key, setting in owned.items()}
+
+
 def kubo_config_apply(current: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """A copy of the Kubo config `current` with the dotted keys of `settings` set.
 
@@ -129,4 +138,5 @@ class FilterModule:
             "kubo_config_changes": kubo_config_changes,
             "kubo_config_apply": kubo_config_apply,
             "kubo_config_conflicts": kubo_config_conflicts,
+            "kubo_config_wanted": kubo_config_wanted,
         }

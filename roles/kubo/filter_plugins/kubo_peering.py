@@ -1,5 +1,6 @@
-"""The kubo role's default peering address: a member's DNS name where the inventory knows
-one, since a name still leads to the member after its IP address changes."""
+"""The kubo role's peering: a member's default peering address (its DNS name where the
+inventory knows one, since a name still leads to the member after its IP address changes),
+and the other members as Peering.Peers entries."""
 
 from __future__ import annotations
 
@@ -30,8 +31,18 @@ def kubo_peering_address(names: list[str], ipv4: str, port: int = 4001) -> str:
     return f"/dns4/{name}/tcp/{port}" if name else f"/ip4/{ipv4}/tcp/{port}"
 
 
+def kubo_peering_entries(hosts: list[str], identities: dict[str, Any]) -> list[dict[str, Any]]:
+    """Peering.Peers entries ({ID, Addrs}) for ``hosts`` from their identities
+    ({peer_id, addresses}), one per peer ID."""
+    addresses = {identities[host]["peer_id"]: identities[host]["addresses"] for host in hosts}
+    return [{"ID": peer_id, "Addrs": addrs} for peer_id, addrs in addresses.items()]
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
-        return {"kubo_peering_address": kubo_peering_address}
+        return {
+            "kubo_peering_address": kubo_peering_address,
+            "kubo_peering_entries": kubo_peering_entries,
+        }

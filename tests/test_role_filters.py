@@ -1,0 +1,187 @@
+"""The roles' logic that is more than a lookup, as filters: which other members a member
+lists and which stop the run (kubo_members.py, the one rule both roles use), the
+Peering.Peers and config.json entries made from them, the API secrets and the
+API.Authorizations setting (kubo_api_auth.py), every setting the kubo role applies
+(kubo_config.py), and which EC2 instance types are arm64 (ec2_member_arch.py). The
+consortium role's preflight, which stops in one line without the kubo role's identities,
+runs as a playbook on this machine (it only reads)."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.ec2.ansible_run import ROOT, run_playbook
+
+ROLES = ROOT / "roles"
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"{path.parent.parent.name}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+members = _load(ROLES / "kubo/filter_plugins/kubo_members.py")
+peering = _load(ROLES / "kubo/filter_plugins/kubo_peering.py")
+api_auth = _load(ROLES / "kubo/filter_plugins/kubo_api_auth.py")
+config = _load(ROLES / "kubo/filter_plugins/kubo_config.py")
+consortium_peers = _load(ROLES / "consortium/filter_plugins/consortium_peers.py")
+ec2_arch = _load(ROLES / "ec2_member/filter_plugins/ec2_member_arch.py")
+
+IDENTITIES = {
+    "alice": {"peer_id": "12D3KooWAlice", "addresses": ["/dns4/alice.example.org/tcp/4001"]},
+    "bob": {"peer_id": "12D3KooWBob", "addresses": ["/ip4/198.51.100.8/tcp/4001"]},
+    "carol": {"peer_id": "12D3KooWCarol", "addresses": ["/ip4/198.51.100.9/tcp/4001"]},
+}
+
+
+def test_both_roles_use_the_one_membership_rule() -> None:
+    linked = ROLES / "consortium/filter_plugins/kubo_members.py"
+    assert linked.is_symlink()
+    assert linked.resolve() == (ROLES / "kubo/filter_plugins/kubo_members.py").resolve()
+
+
+def test_a_group_is_its_hosts_and_no_group_is_none() -> None:
+    groups = {"consortium_members": ["alice", "bob"], "all": ["alice", "bob", "x"]}
+    assert members.kubo_group_members(groups, "consortium_members") == ["alice", "bob"]
+    assert members.kubo_group_members(groups, "") == []
+    assert members.kubo_group_members(groups, "no_such_group") == []
+
+
+def test_a_member_without_a_peer_id_is_unknown_unless_spared() -> None:
+    group = ["alice", "bob", "dave", "erin"]
+    assert members.kubo_unknown_members(group, IDENTITIES) == ["dave", "erin"]
+    # A check-mode run spares the play's hosts: a new one gets its peer ID in the real run.
+    assert members.kubo_unknown_members(group, IDENTITIES, ["erin", "alice"]) == ["dave"]
+
+
+def test_a_member_lists_the_other_known_members_sorted() -> None:
+    group = ["carol", "alice", "dave", "bob"]
+    assert members.kubo_other_members(group, IDENTITIES, "bob") == ["alice", "carol"]
+    assert members.kubo_other_members([], IDENTITIES, "bob") == []
+
+
+def test_the_other_members_become_peering_entries() -> None:
+    assert peering.kubo_peering_entries(["alice", "carol"], IDENTITIES) == [
+        {"ID": "12D3KooWAlice", "Addrs": ["/dns4/alice.example.org/tcp/4001"]},
+        {"ID": "12D3KooWCarol", "Addrs": ["/ip4/198.51.100.9/tcp/4001"]},
+    ]
+
+
+def test_the_other_members_become_config_json_peers() -> None:
+    assert consortium_peers.consortium_member_peers(["alice", "carol"], IDENTITIES) == [
+        {"name": "alice", "ipns": "12D3KooWAlice"},
+        {"name": "carol", "ipns": "12D3KooWCarol"},
+    ]
+
+
+def _slurped(secret: str, client: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"content": base64.b64encode(secret.encode()).decode()}
+    return result | ({"item": {"item": client}} if client else {})
+
+
+def test_a_secret_is_read_back_as_the_member_keeps_it() -> None:
+    assert api_auth.kubo_api_secret(_slurped("bearer:token")) == "bearer:token"
+    # A check-mode run that would write the file first has none to read.
+    assert api_auth.kubo_api_secret({"skipped": True}) == "bearer:"
+
+
+def test_api_authorizations_hold_the_role_and_each_client_with_its_own_secret() -> None:
+    clients = {"sync": ["/api/v0/pin/ls"], "new": ["/api/v0/id"]}
+    slurped = [_slurped("bearer:sync-token", "sync"), {"skipped": True, "item": {"item": "new"}}]
+    assert api_auth.kubo_api_authorizations(clients, "bearer:own", slurped) == {
+        "ipfs-consortium": {"AuthSecret": "bearer:own", "AllowedPaths": ["/api/v0"]},
+        "sync": {"AuthSecret": "bearer:sync-token", "AllowedPaths": ["/api/v0/pin/ls"]},
+        "new": {"AuthSecret": "bearer:", "AllowedPaths": ["/api/v0/id"]},
+    }
+
+
+def test_the_wanted_settings_are_the_network_then_kubo_config_then_the_roles_own() -> None:
+    network = {"Bootstrap": [], "DNS.Resolvers": {}}
+    kubo_config = {
+        "DNS.Resolvers": {".": "https://127.0.0.1:9/dns-query"},
+        "Swarm.ConnMgr.HighWater": 9,
+    }
+    owned = {"Addresses.API": {"variable": "kubo_api_port", "value": "/ip4/127.0.0.1/tcp/5001"}}
+    assert config.kubo_config_wanted(network, kubo_config, owned) == {
+        "Bootstrap": [],
+        "DNS.Resolvers": {".": "https://127.0.0.1:9/dns-query"},
+        "Swarm.ConnMgr.HighWater": 9,
+        "Addresses.API": "/ip4/127.0.0.1/tcp/5001",
+    }
+
+
+def _consortium_preflight(tmp_path: Path, extra_vars: dict[str, Any]) -> tuple[int, list[str]]:
+    """The consortium role's preflight on this machine: its return code and failure messages."""
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
+        "  tasks:\n    - {include_role: {name: consortium, tasks_from: preflight.yml}}\n"
+    )
+    run = run_playbook(playbook, inventory="localhost,", extra_vars=extra_vars, check=False)
+    messages = [
+        host["msg"]
+        for play in run.output["plays"] for task in play["tasks"]
+        for host in task["hosts"].values() if host.get("failed")
+    ]  # fmt: skip
+    return run.returncode, messages
+
+
+def test_the_consortium_role_stops_in_one_line_without_the_kubo_roles_identities(
+    tmp_path: Path,
+) -> None:
+    returncode, messages = _consortium_preflight(tmp_path, {})
+    assert returncode != 0
+    assert messages == [
+        "consortium_identities is not set: give it the kubo role's kubo_identities fact,"
+        " running the kubo role first in the same play (as playbooks/member.yml does), or {}"
+        ' with consortium_peer_group "" to list the peers only by hand (consortium_peers).'
+    ]
+
+
+def test_the_consortium_role_names_a_member_whose_peer_id_is_unknown(tmp_path: Path) -> None:
+    returncode, messages = _consortium_preflight(
+        tmp_path, {"consortium_identities": {}, "consortium_peer_group": "all"}
+    )
+    assert returncode != 0
+    assert messages[0].startswith("No peer ID is known for localhost (group all): ")
+    returncode, messages = _consortium_preflight(
+        tmp_path, {"consortium_identities": {"localhost": {"peer_id": "12D3KooWLocal"}},
+                   "consortium_peer_group": "all"},
+    )  # fmt: skip
+    assert (returncode, messages) == (0, [])
+
+
+def test_the_filters_are_registered_under_their_names() -> None:
+    assert members.FilterModule().filters() == {
+        "kubo_group_members": members.kubo_group_members,
+        "kubo_unknown_members": members.kubo_unknown_members,
+        "kubo_other_members": members.kubo_other_members,
+    }
+    assert api_auth.FilterModule().filters() == {
+        "kubo_api_secret": api_auth.kubo_api_secret,
+        "kubo_api_authorizations": api_auth.kubo_api_authorizations,
+    }
+    assert consortium_peers.FilterModule().filters() == {
+        "consortium_member_peers": consortium_peers.consortium_member_peers
+    }
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "arm64"),
+    [("t4g.small", True), ("m7gd.large", True), ("c6gn.xlarge", True), ("is4gen.large", True),
+     ("a1.medium", True), ("t3.small", False), ("g4dn.xlarge", False), ("g6e.2xlarge", False),
+     ("m7i.large", False), ("c7a.medium", False), ("t4g", False)],
+)  # fmt: skip
+def test_a_graviton_instance_type_is_arm64(instance_type: str, arm64: bool) -> None:
+    assert ec2_arch.ec2_member_arm64(instance_type) is arm64
+    assert ec2_arch.FilterModule().filters() == {"ec2_member_arm64": ec2_arch.ec2_member_arm64}
