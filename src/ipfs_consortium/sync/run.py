@@ -3,10 +3,10 @@ policy/release.py), apply the plan (apply.py), record the outcome (outcomes.py).
 
 The order matters for safety. Nothing is changed until every peer has been read and
 Kubo's pin list is known; if that list cannot be had, nothing else happens. New pins
-come first, and releases last, only those whose grace period is over (policy/release.py), and
-only when Kubo stayed reachable throughout, so a failure anywhere can cost time but never
-a pin. A run whose peers all resolve as before skips the pin list (policy/full_check.py): it can
-neither pin nor release, only record.
+come first, and releases last, only those whose grace period is over
+(policy/release.py), and only when Kubo stayed reachable throughout, so a failure
+anywhere can cost time but never a pin. A run whose peers all resolve as before skips
+the pin list (policy/full_check.py): it can neither pin nor release, only record.
 """
 
 import logging
@@ -59,21 +59,7 @@ def run_sync(
         return sync.run()
     store.ensure()
     with store.lock():
-        report = sync.run()
-        if config.metrics_file is not None:
-            _write_metrics(config.metrics_file, config, store, sync.known, report)
-        return report
-
-
-def _write_metrics(
-    path: Path, config: Config, store: StateDir, known: Snapshot | None, report: SyncReport
-) -> None:
-    """A metrics file that cannot be written fails the run (exit code 2)."""
-    try:
-        write_metrics(path, config, store, report, known)
-    except (OSError, ConsortiumError) as exc:
-        report.metrics_error = f"metrics file {path} cannot be written ({exc})"
-        log.error("%s", report.metrics_error)
+        return sync.run()
 
 
 class _Sync:
@@ -109,12 +95,24 @@ class _Sync:
             self.report.seconds = round(time.monotonic() - started, 3)
             self.client.close()
         report = self.report
+        if not self.dry_run and self.config.metrics_file is not None:
+            self._write_metrics(self.config.metrics_file)
         log.info(
             "%s in %.3fs with %d RPC calls (%s); exit code %d",
             "dry run done" if report.dry_run else "done", report.seconds, report.rpc_calls,
             "full check" if report.full_check else "no full check", report.exit_code,
         )  # fmt: skip
         return report
+
+    def _write_metrics(self, path: Path) -> None:
+        """Before the last log line, so that its exit code is the one the run ends with: a
+        metrics file that cannot be written fails the run (exit code 2)."""
+        report = self.report
+        try:
+            write_metrics(path, self.config, self.store, report, self.known)
+        except (OSError, ConsortiumError) as exc:
+            report.metrics_error = f"metrics file {path} cannot be written ({exc})"
+            log.error("%s", report.metrics_error)
 
     def _run(self) -> None:
         config = self.config
