@@ -1,7 +1,8 @@
 """Scale benchmark: wall time, RPC calls and peak RSS of one sync process.
 
-(a) A no-op sync of 20 peers x 10,000 CIDs (200,000 pins), then a forced full check
-    (``sync --verify``) of the same.
+(a) A no-op sync of 20 peers x 10,000 CIDs (200,000 pins), a heartbeat sync of the same
+    (nothing changed, but the holdings report is due: it publishes this member's and reads
+    the 20 peers'), then a forced full check (``sync --verify``) of the same.
 (b) ``sync --dry-run`` of one peer listing 1,000,000 CIDs, on a fresh member, as an
     operator runs it (a sample of the changes, not all a million: no ``--json``).
 
@@ -38,6 +39,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ from harness.kubonet import KuboNode, Net, kubo_binary  # noqa: E402
 from ipfs_consortium.config import Config  # noqa: E402
 from ipfs_consortium.ipfs.cid import key_text  # noqa: E402
 from ipfs_consortium.policy.pin_names import PinNames  # noqa: E402
+from ipfs_consortium.report.holdings import REPORT_FILE, Holding, Holdings  # noqa: E402
 
 CONSORTIUM = "default"
 # Kubo's Go refuses a query of more than 10,000 parameters; stay well under.
@@ -217,14 +220,23 @@ def pin_named(node: KuboNode, cids: list[str], name: str) -> int:
 # -- the two scenarios -----------------------------------------------------------------
 
 
+def peer_report(publisher: KuboNode, cids: int) -> bytes:
+    """A holdings report of the publisher's, as a member holding one peer in full writes it."""
+    made = datetime.now(UTC).isoformat(timespec="seconds")
+    held = Holding(publisher.peer_id, None, None, cids + 1, cids + 1, 0, 0, 0, made, None)
+    return Holdings(publisher.peer_id, CONSORTIUM, made, "bench", 0, 0, (held,)).encode()
+
+
 def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
     member = net.node(name="member")
     seeding = time.monotonic()
     names = PinNames(CONSORTIUM)
     blocks: list[tuple[bytes, bytes]] = []
     listed: dict[str, list[str]] = {}
+    reports: dict[str, str] = {}
     for index in range(peers):
         ipns = publisher.new_key(f"peer{index}")
+        reports[ipns] = publisher.new_key(f"report{index}")
         mine = list(generated_cids(f"scale peer {index} block", cids))
         blocks += mine
         listed[ipns] = [cid_text(cid) for cid, _ in mine]
@@ -251,20 +263,25 @@ def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
     started = time.monotonic()
     for index, listing in enumerate(listed.values()):
         publisher.publish_json_dir({"manifest.json": listing}, key=f"peer{index}")
+        publisher.publish_json_dir(
+            {REPORT_FILE: peer_report(publisher, cids)}, key=f"report{index}"
+        )
     published = time.monotonic() - started
     wait_idle([member, publisher])
     print(
         f"seeding (a): {time.monotonic() - seeding:.1f} s: {peers * cids} raw blocks made in "
         f"Python and written to a {len(car) / MiB:.1f} MiB CAR {made:.1f} s, dag/import "
         f"{imported:.1f} s, pin/add with the tool's names {pinned:.1f} s in {calls} calls, "
-        f"{peers} manifests published {published:.1f} s",
+        f"{peers} manifests and holdings reports published {published:.1f} s",
         flush=True,
     )
     del car
 
     config = {
         # Every peer's key is on the one publisher: it is the node that answers for each.
-        "peers": [{"ipns": ipns, "peer_id": publisher.peer_id} for ipns in listed],
+        "peers": [
+            {"ipns": ipns, "peer_id": publisher.peer_id, "report": reports[ipns]} for ipns in listed
+        ],
         "api": member.api,
         "consortium": CONSORTIUM,
         "max_pins": max(cids, Config(peers=()).max_pins),
@@ -278,6 +295,13 @@ def no_op(net: Net, publisher: KuboNode, peers: int, cids: int) -> None:
     second = sync(net.root, "noop", config, "--json")
     check(second, "no-op sync", newly_pinned=0, already_pinned=peers * (cids + 1))
     print(f"no-op sync, {peers} peers x {cids} CIDs: {second.figures()} (goal < 1 s)", flush=True)
+
+    # The heartbeat, due at once: the same no-op, plus one publish and the peers' reports.
+    beat = sync(net.root, "noop", config | {"report_interval": 0.001}, "--json")
+    check(beat, "heartbeat sync", newly_pinned=0, already_pinned=peers * (cids + 1))
+    if beat.report["report_error"] or "holdings report published" not in beat.log:
+        raise RuntimeError(f"heartbeat sync: no report published: {beat.log[-2000:]}")
+    print(f"heartbeat sync (publish own report, read {peers} reports): {beat.figures()}")
 
     full = sync(net.root, "noop", config, "--json", "--verify")
     check(full, "sync --verify", newly_pinned=0)

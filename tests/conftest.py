@@ -13,6 +13,7 @@ import pytest
 
 from harness.kubonet import KuboNode, Net, kubo_binary
 from ipfs_consortium.cli import main
+from ipfs_consortium.report.exchange import REPORT_PIN
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +51,12 @@ def net(kubo_bin: Path, tmp_path: Path) -> Iterator[Net]:
     network = Net(kubo_bin, tmp_path / "kubo")
     yield network
     network.close()
+
+
+def mirrored(node: KuboNode) -> dict[str, str]:
+    """The node's recursive pins but its own holdings report, which each heartbeat
+    replaces."""
+    return {cid: name for cid, name in node.recursive_pins().items() if name != REPORT_PIN}
 
 
 @dataclass

@@ -19,7 +19,7 @@ import yaml
 
 from harness.kubonet import ROOT, KuboNode, _set_dotted, new_swarm_key
 from ipfs_consortium.ipfs.cid import parse_cid
-from tests.conftest import Member, Net
+from tests.conftest import Member, Net, mirrored
 from tests.test_freshness import metrics_path, status
 from tests.test_monitoring import samples
 from tests.test_sync import content
@@ -180,7 +180,7 @@ def test_an_isolated_member_says_so_confirms_nothing_keeps_its_pins_and_exits_no
     first = member.sync()
     assert first.code == 0, first.err
     assert "Kubo was connected to 2 of 2 members" in status(member)
-    held = member.node.recursive_pins()
+    held = mirrored(member.node)
 
     # Bob publishes a root nobody can fetch (its blocks were never stored), which the
     # member's node stores as a DHT record; then bob and carol go away.
@@ -221,7 +221,7 @@ def test_an_isolated_member_says_so_confirms_nothing_keeps_its_pins_and_exits_no
         f"pin {unfetchable} made no progress for 3s (connected to 0 of 2 members)" in e
         for e in outcomes["bob"]["errors"]
     ), outcomes["bob"]["errors"]
-    assert member.node.recursive_pins() == held
+    assert mirrored(member.node) == held
 
     shown = status(member)
     assert "ISOLATED since" in shown and "Kubo was connected to 0 of 2 members" in shown

@@ -1,4 +1,5 @@
-"""The ``ipfs-consortium`` command line: sync, publish, status, forget, check-config."""
+"""The ``ipfs-consortium`` command line: sync, publish, status, copies, forget,
+check-config."""
 
 import argparse
 import json
@@ -17,6 +18,7 @@ from .errors import (
     OutputClosed,
 )
 from .exit_codes import (
+    EXIT_FEW_COPIES,
     EXIT_HELP,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
@@ -26,6 +28,7 @@ from .exit_codes import (
 from .forget import forget_peer
 from .ipfs.kubo import KuboClient
 from .publish import publish
+from .report.exchange import consortium_view
 from .report.status import render_status, status_json
 from .sync.run import run_sync
 
@@ -49,10 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_help = "config.json path (default: $IPFS_CONSORTIUM_CONFIG, else ./config.json)"
     state_help = "state directory (default: the config's state_dir)"
 
-    sync = commands.add_parser(
-        "sync", help="pin what every peer lists, release what none lists any more",
-        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    sync = _command(commands, "sync", "pin what every peer lists, release what none lists any more")
     sync.add_argument("--config", type=Path, help=config_help)
     sync.add_argument("--state-dir", type=Path, help=state_help)
     _flag(sync, "--dry-run", "say what would change; change nothing")
@@ -68,10 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _flag(sync, "--json", "print a JSON summary on stdout")
 
-    pub = commands.add_parser(
-        "publish", help="validate a manifest directory, add it and publish it to IPNS",
-        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    pub = _command(
+        commands, "publish", "validate a manifest directory, add it and publish it to IPNS"
+    )
     pub.add_argument("directory", type=Path)
     pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
     pub.add_argument("--api", help=f"Kubo RPC API (default: ${API_VARIABLE}, else {DEFAULT_API})")
@@ -90,10 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--state-dir", type=Path, help=state_help)
     _flag(status, "--json", "print JSON")
 
-    forget = commands.add_parser(
-        "forget", help="release now the pins of a peer removed from the config",
-        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    copies = _command(
+        commands, "copies", "read every member's holdings report: who holds whose content in full"
+    )
+    copies.add_argument("--config", type=Path, help=config_help)
+    copies.add_argument("--state-dir", type=Path, help=state_help)
+    _flag(copies, "--json", "print JSON")
+
+    forget = _command(commands, "forget", "release now the pins of a peer removed from the config")
     forget.add_argument("peer", help="the peer's name, as in its pins and in status")
     forget.add_argument("--config", type=Path, help=config_help)
     forget.add_argument("--state-dir", type=Path, help=state_help)
@@ -106,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", type=Path)
     return parser
+
+
+def _command(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, help_text: str
+) -> argparse.ArgumentParser:
+    """A command whose --help ends with the exit codes."""
+    return commands.add_parser(
+        name, help=help_text, epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
@@ -194,6 +206,14 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _copies(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    state_dir = _state_dir(args.state_dir, config)
+    found = consortium_view(config, state_dir)
+    _print(json.dumps(found.to_json(), indent=2) if args.json else found.render())
+    return EXIT_FEW_COPIES if found.too_few else EXIT_OK
+
+
 def _forget(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     result = forget_peer(config, _state_dir(args.state_dir, config), args.peer, args.dry_run)
@@ -224,8 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", force=True
     )
     handlers = {
-        "sync": _sync, "publish": _publish, "status": _status, "forget": _forget,
-        "check-config": _check_config,
+        "sync": _sync, "publish": _publish, "status": _status, "copies": _copies,
+        "forget": _forget, "check-config": _check_config,
     }  # fmt: skip
     try:
         return handlers[args.command](args)

@@ -57,6 +57,8 @@ class Peer:
     # The peer ID of the member's Kubo node, which tells whether this node is connected
     # to it (sync/reach.py); None when not known.
     peer_id: str | None
+    # The IPNS name of the member's holdings report (report/holdings.py); None: not known.
+    report: str | None = None
 
     @property
     def path(self) -> str:
@@ -112,20 +114,19 @@ def node_of(ipns: str) -> str | None:
         return None
 
 
-def _peer_id(reader: "_Reader", default: str | None) -> str | None:
-    """The ``peer_id`` of a peer object: a peer ID or libp2p-key, or null for unknown."""
-    if "peer_id" not in reader.data:
-        return default
-    if reader.data["peer_id"] is None:
+def _key_field(reader: "_Reader", key: str, what: str) -> str | None:
+    """A peer object's ``key`` naming a node's key (a peer ID or libp2p-key), as the
+    peer ID; null for not known."""
+    if reader.data.get(key) is None:
         return None
-    value = reader.string("peer_id")
+    value = reader.string(key)
     try:
         name = normalize_ipns_name(value)
     except ValueError as exc:
-        raise reader.fail("peer_id", f"{value!r} {exc}") from None
+        raise reader.fail(key, f"{value!r} {exc}") from None
     node = node_of(name)
     if node is None:
-        raise reader.fail("peer_id", f"{value!r} is a DNSLink domain, not a peer ID")
+        raise reader.fail(key, f"{value!r} is a DNSLink domain, not {what}")
     return node
 
 
@@ -283,6 +284,19 @@ def _api_auth(reader: _Reader, key: str, default: ApiAuth | None) -> ApiAuth | N
         raise reader.fail(key, str(exc)) from None
 
 
+def _key_name(reader: _Reader, key: str, default: str) -> str:
+    # Kubo's own rule for a key's name: not empty, no '/', no surrounding space.
+    text = reader.string(key, default)
+    if not text or "/" in text or text != text.strip():
+        raise reader.fail(key, f"{text!r} is not a Kubo key name")
+    return text
+
+
+def _optional_key_name(reader: _Reader, key: str, default: str | None) -> str | None:
+    value = reader.data.get(key, default)
+    return None if value is None else _key_name(reader, key, value)
+
+
 def _consortium(reader: _Reader, key: str, default: str) -> str:
     value = reader.string(key, default)
     if not _CONSORTIUM.match(value):
@@ -294,6 +308,7 @@ _SECONDS_OR_ZERO = _span(0, math.inf, "a number of seconds (0 or more)")
 # A member's disk must hold every peer's quota, so none is unlimited unless config.json
 # says so (null): the size of Kubo's default StorageMax (10GB).
 _MAX_BYTES: int | None = 10 * _GiB
+_REPORT_KEY: str | None = "ipfs-consortium-report"
 
 
 @dataclass(frozen=True)
@@ -322,12 +337,21 @@ class Config:
     )
     # How long a run may trust its records instead of listing every pin (policy/full_check.py).
     verify_interval: float = _setting(3600.0, _SECONDS_OR_ZERO)
+    # The holdings report (report/holdings.py): the Kubo key it is published under (None:
+    # not published), how often at least, and when another member's counts as stale.
+    report_key: str | None = _setting(_REPORT_KEY, _optional_key_name)
+    report_interval: float = _setting(3600.0, _Reader.seconds)
+    report_stale_after: float = _setting(3 * 3600.0, _Reader.seconds)
+    # The key this member's manifests are published under, which names its own content.
+    publish_key: str = _setting("self", _key_name)
+    # Full copies of this member's content the other members must hold (0: no minimum).
+    min_copies: int = _setting(0, _whole(0))
     source: str = field(default="<defaults>", compare=False)
 
 
 # config.json's key of each setting, by field name.
 _SETTINGS = {f.name: f.metadata["key"] or f.name for f in fields(Config) if "read" in f.metadata}
-_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes", "peer_id"}
+_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes", "peer_id", "report"}
 
 
 def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any]) -> Peer:
@@ -356,7 +380,8 @@ def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any
         ipns=ipns,
         max_pins=reader.integer("max_pins", defaults["max_pins"], minimum=0),
         max_bytes=reader.optional_integer("max_bytes", defaults["max_bytes"]),
-        peer_id=_peer_id(reader, node_of(ipns)),
+        peer_id=_key_field(reader, "peer_id", "a peer ID") if "peer_id" in item else node_of(ipns),
+        report=_key_field(reader, "report", "an IPNS key"),
     )
 
 

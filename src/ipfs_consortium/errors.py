@@ -56,6 +56,10 @@ class QuotaExceeded(ConsortiumError):
     """A peer asked for more than its quota allows."""
 
 
+class ReportError(ConsortiumError):
+    """A member's holdings report cannot be read, or is malformed, foreign or too large."""
+
+
 class LockHeld(ConsortiumError):
     """Another sync holds the lock on the state directory."""
 

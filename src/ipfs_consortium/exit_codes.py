@@ -8,6 +8,7 @@ EXIT_PEER_FAILED = 1
 EXIT_USAGE = 2
 EXIT_KUBO_DOWN = 3
 EXIT_LOCKED = 4
+EXIT_FEW_COPIES = 5
 # As a shell reports a command that SIGINT or SIGPIPE ended: 128 + the signal's number.
 EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 141
@@ -22,6 +23,7 @@ EXIT_HELP = f"""exit codes:
      metrics file that cannot be written
   {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable, or what answers there is not Kubo
   {EXIT_LOCKED}  another sync holds the lock on the state directory
+  {EXIT_FEW_COPIES}  copies: fewer full copies of this member's content than min_copies
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
   {EXIT_OUTPUT_CLOSED}  standard output was closed before all was written (its reader went away)
 """

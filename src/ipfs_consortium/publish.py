@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CIDError, ConfigError, ManifestError
-from .ipfs.cid import CidKey, cid_key, key_text
+from .errors import ConfigError, ManifestError
 from .ipfs.kubo import KuboClient
+from .ipfs.naming import publish_root
 from .sync.manifest import is_manifest_name, parse_manifest
 
 log = logging.getLogger(__name__)
@@ -76,21 +76,5 @@ def publish(
     if name is None:
         raise ConfigError(f"Kubo at {client.api} has no key named {key!r} (see `ipfs key list`)")
     root = client.add_directory(directory.name or "manifests", files, PUBLISHED_PIN)
-    current = client.resolve_local(name)
-    if current == f"/ipfs/{root}":
-        return Publication(name, root, changed=False, manifests=len(files))
-    client.publish(f"/ipfs/{root}", key)
-    old = _cid_or_none(current.removeprefix("/ipfs/")) if current else None
-    if old and old != cid_key(root) and client.recursive_pins().get(old) == PUBLISHED_PIN:
-        client.pin_rm(old)
-        log.info("released the previously published root %s", key_text(old))
-    return Publication(name, root, changed=True, manifests=len(files))
-
-
-def _cid_or_none(text: str) -> CidKey | None:
-    # What the name pointed at may be anything another tool published: only a plain CID
-    # can be a root this command published and pinned.
-    try:
-        return cid_key(text)
-    except CIDError:
-        return None
+    changed = publish_root(client, root, name, key, PUBLISHED_PIN)
+    return Publication(name, root, changed=changed, manifests=len(files))

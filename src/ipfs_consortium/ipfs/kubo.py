@@ -46,8 +46,9 @@ LINK_FILE = 2
 RPC_PATHS = tuple(
     f"/api/v0/{command}"
     for command in (
-        "add", "cat", "dag/resolve", "files/stat", "id", "key/list", "ls",
-        "name/publish", "name/resolve", "pin/add", "pin/ls", "pin/rm", "swarm/peers",
+        "add", "cat", "dag/resolve", "files/stat", "id", "key/gen", "key/list", "ls",
+        "name/publish", "name/resolve", "pin/add", "pin/ls", "pin/rm", "repo/stat",
+        "swarm/peers", "version",
     )
 )  # fmt: skip
 
@@ -225,6 +226,23 @@ class KuboClient:
                 raise _unexpected("pin/ls", entry) from None
         return pins
 
+    def pin_name(self, key: CidKey) -> str | None:
+        """The name of ``key``'s recursive pin ("" when unnamed); None when it has none."""
+        params = [("arg", key_text(key)), ("type", "recursive"), ("names", "true")]
+        try:
+            answer = self._json("pin/ls", params)
+        except KuboUnreachable:
+            raise
+        except KuboError as exc:
+            if "not pinned" in str(exc):
+                return None
+            raise
+        keys = _field(answer, "Keys")
+        if not isinstance(keys, dict) or len(keys) != 1:
+            raise _unexpected("pin/ls", answer)
+        name = _field(next(iter(keys.values())), "Name")
+        return name if isinstance(name, str) else ""
+
     def resolve(self, name: str, timeout: float) -> str:
         """Resolve an IPNS name to an /ipfs/ path."""
         # nocache: a cron run must see what the peer published since the last run, not
@@ -364,6 +382,22 @@ class KuboClient:
                 return _required("key/list", entry, "Id")
         return None
 
+    def key_gen(self, key: str) -> str:
+        """Make an ed25519 key named ``key``; return the IPNS name it publishes."""
+        answer = self._json("key/gen", [("arg", key), ("type", "ed25519")])
+        return _required("key/gen", answer, "Id")
+
+    def version(self) -> str:
+        return _required("version", self._json("version", []), "Version")
+
+    def repo_stat(self) -> tuple[int, int]:
+        """The repository's size and its StorageMax, in bytes."""
+        answer = self._json("repo/stat", [("size-only", "true")])
+        try:
+            return int(answer["RepoSize"]), int(answer["StorageMax"])
+        except (KeyError, TypeError, ValueError):
+            raise _unexpected("repo/stat", answer) from None
+
     def resolve_local(self, name: str) -> str | None:
         """What this node itself holds for an IPNS name, without asking the network."""
         try:
@@ -375,10 +409,15 @@ class KuboClient:
         path = _field(answer, "Path")
         return path if isinstance(path, str) else None
 
-    def publish(self, path: str, key: str) -> str:
-        answer = self._json(
-            "name/publish", [("arg", path), ("key", key), ("allow-offline", "true")]
-        )
+    def publish(self, path: str, key: str, timeout: float | None = None) -> str:
+        """Point ``key`` at ``path``. With ``timeout``, Kubo gives up putting the record on
+        the network after that long; it keeps the record and republishes it itself."""
+        params = [("arg", path), ("key", key), ("allow-offline", "true")]
+        if timeout is None:
+            answer = self._json("name/publish", params)
+        else:
+            params.append(("timeout", f"{timeout:g}s"))
+            answer = self._json("name/publish", params, timeout=timeout + 10)
         return _required("name/publish", answer, "Name")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Config, Peer
 from ..policy.release import ReleaseBook
-from ..state.store import PeerState, Snapshot
+from ..state.store import PeerState, Published, ReportsSeen, Snapshot
 from ..sync.reach import Reach
 
 
@@ -40,6 +40,10 @@ class PeerFigures:
     confirmed: bool
     pins_held: int
     bytes_held: int
+    # Of the last full check (PeerState.held).
+    listed: int
+    over_quota: int
+    failed_pins: int
     max_pins: int
     max_bytes: int | None
     pins_awaiting_release: int
@@ -74,6 +78,9 @@ class Figures:
     last_full_check: str | None
     # Which members Kubo was connected to at the last sync (None: not known).
     reach: Reach | None
+    # This member's holdings report as last published, and the others' as last read.
+    published: Published | None = None
+    seen: ReportsSeen | None = None
 
     @property
     def configured(self) -> list[PeerFigures]:
@@ -86,6 +93,7 @@ class Figures:
             "releases": asdict(self.releases),
             "last_full_check": self.last_full_check,
             "reach": None if reach is None else reach.to_json() | {"summary": str(reach)},
+            "report": None if self.published is None else asdict(self.published),
         }
 
 
@@ -108,7 +116,8 @@ def figures(config: Config, known: Snapshot) -> Figures:
         book.held,
     )
     verified = known.verified
-    return Figures(peers, releases, _stamp(verified.at if verified else None), known.reach)
+    last_full_check = _stamp(verified.at if verified else None)
+    return Figures(peers, releases, last_full_check, known.reach, known.published, known.seen)
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -146,6 +155,9 @@ def _peer(peer: Peer, state: PeerState, waiting: tuple[int, datetime] | None) ->
         confirmed=state.last_result.get("confirmed", True),
         pins_held=state.pins_held,
         bytes_held=state.bytes_held,
+        listed=state.listed,
+        over_quota=state.over_quota,
+        failed_pins=state.failed_pins,
         max_pins=peer.max_pins,
         max_bytes=peer.max_bytes,
         pins_awaiting_release=count,

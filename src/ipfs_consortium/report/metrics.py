@@ -14,7 +14,7 @@ another user (mode 0644).
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..config import Config
 from ..state.store import Snapshot, StateDir, replace_atomically
+from .copies import stored_view
 from .figures import Figures, PeerFigures, figures
 from .run_report import SyncReport
 
@@ -64,7 +65,7 @@ def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
 
 
 def _families(
-    found: Figures, report: SyncReport, now: float, last_success: float
+    config: Config, found: Figures, report: SyncReport, now: float, last_success: float
 ) -> Iterator[Metric]:
     for name, help_text, value in _CONFIGURED:
         family = GaugeMetricFamily(f"{_PREFIX}peer_{name}", help_text, labels=["peer"])
@@ -125,6 +126,7 @@ def _families(
             "Since when Kubo has been connected to none of the members (0: it is not).",
             _epoch(reach.isolated_since) if reach.isolated else 0,
         )
+    yield from _copies(config, found, datetime.fromtimestamp(now, UTC))
     yield _gauge(
         "kubo_up", "Whether the last sync could reach Kubo.", 0 if report.kubo_error else 1
     )
@@ -139,6 +141,61 @@ def _families(
     yield _gauge("last_run_rpc_calls", "RPC calls the last sync made.", report.rpc_calls)
 
 
+def _copies(config: Config, found: Figures, now: datetime) -> Iterator[Metric]:
+    """The holdings reports (copies.py): this member's, and the copies of its content."""
+    published = found.published
+    if config.report_key is not None:
+        yield _gauge(
+            "report_published_timestamp_seconds",
+            "When this member last published its holdings report (0: never).",
+            _epoch(published.published_at if published else None),
+        )
+        yield _gauge(
+            "report_publish_ok",
+            "Whether the last try to publish this member's holdings report succeeded.",
+            int(published is None or published.error is None),
+        )
+    yield _gauge(
+        "min_copies", "Full copies of this member's content required (0: none).", config.min_copies
+    )
+    found_view = stored_view(config, found.seen, found.configured, now)
+    if found_view is None:
+        return
+    yield _gauge(
+        "own_full_copies",
+        "Full copies of this member's content that other members with fresh reports hold.",
+        found_view.own.full_copies,
+    )
+    made = _member_family(
+        "report_timestamp_seconds", "When the member's holdings report was made (0: none read)."
+    )
+    stale = _member_family(
+        "report_stale",
+        "Whether the member's holdings report is missing, refused or stale (1) or not (0).",
+    )
+    holds = _member_family(
+        "holds_own_pins", "CIDs of this member's content the member says it holds."
+    )
+    missing = _member_family(
+        "missing_own_pins", "CIDs of this member's content the member says it lacks."
+    )
+    for holder in found_view.own.holders:
+        # A peer whose report's name is not known has no report to be late with.
+        if holder.state == "no_report":
+            continue
+        member = [holder.member]
+        made.add_metric(member, _epoch(holder.report_made))
+        stale.add_metric(member, int(holder.state in ("stale", "refused")))
+        if holder.state in ("full", "partial", "other_root"):
+            holds.add_metric(member, holder.held)
+            missing.add_metric(member, holder.missing)
+    yield from (made, stale, holds, missing)
+
+
+def _member_family(name: str, help_text: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{_PREFIX}member_{name}", help_text, labels=["member"])
+
+
 class _Collector:
     def __init__(self, families: Iterable[Metric]) -> None:
         self.families = list(families)
@@ -147,9 +204,11 @@ class _Collector:
         return self.families
 
 
-def render_metrics(found: Figures, report: SyncReport, now: float, last_success: float) -> str:
+def render_metrics(
+    config: Config, found: Figures, report: SyncReport, now: float, last_success: float
+) -> str:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(_families(found, report, now, last_success)))
+    registry.register(_Collector(_families(config, found, report, now, last_success)))
     return generate_latest(registry).decode()
 
 
@@ -167,4 +226,4 @@ def write_metrics(
         last_success = store.load_last_success()
     found = figures(config, known or store.snapshot(config))
     with replace_atomically(path, mode=0o644) as handle:
-        handle.write(render_metrics(found, report, now, last_success))
+        handle.write(render_metrics(config, found, report, now, last_success))

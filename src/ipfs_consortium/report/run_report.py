@@ -36,6 +36,9 @@ class SyncReport:
     kubo_error: str | None = None
     # Why the metrics file could not be written, if it could not.
     metrics_error: str | None = None
+    # Why this member's holdings report could not be published, if it could not: a
+    # warning, which changes no exit code (report/exchange.py).
+    report_error: str | None = None
     rpc_calls: int = 0
     seconds: float = 0.0
     # Which members Kubo was connected to (reach.Reach.to_json); None when not known.

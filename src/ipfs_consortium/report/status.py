@@ -8,6 +8,7 @@ from typing import Any
 from ..config import Config
 from ..state.store import StateDir
 from ..sync.reach import Reach
+from .copies import stored_view
 from .figures import Figures, PeerFigures, ReleaseFigures, figures
 
 
@@ -16,7 +17,13 @@ def _load(config: Config, state_dir: Path) -> Figures:
 
 
 def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
-    return {"state_dir": str(state_dir)} | _load(config, state_dir).to_json()
+    found = _load(config, state_dir)
+    copies = stored_view(config, found.seen, found.configured, datetime.now(UTC))
+    return (
+        {"state_dir": str(state_dir)}
+        | found.to_json()
+        | {"copies": None if copies is None else copies.to_json()}
+    )
 
 
 def _span(seconds: int) -> str:
@@ -115,4 +122,26 @@ def render_status(config: Config, state_dir: Path) -> str:
     if found.reach is not None:
         lines.append(_reach_line(found.reach, now))
     lines.append(f"last full check of every pin: {_age(found.last_full_check, now)}")
+    lines += _report_lines(config, found, now)
     return "\n".join(lines + _release_lines(found.releases, now))
+
+
+def _report_lines(config: Config, found: Figures, now: datetime) -> list[str]:
+    published = found.published
+    if config.report_key is None:
+        lines = ["holdings report: not published (report_key is null)"]
+    elif published is None:
+        lines = ["holdings report: not published yet (the next sync publishes it)"]
+    else:
+        lines = [
+            f"holdings report: published {_age(published.published_at, now)}"
+            + (f" as /ipns/{published.name}" if published.name else "")
+        ]
+        if published.error:
+            lines.append(
+                f"HOLDINGS REPORT NOT PUBLISHED {_age(published.tried_at, now)}: {published.error}"
+            )
+    copies = stored_view(config, found.seen, found.configured, now)
+    if copies is not None and found.seen is not None:
+        lines.append(f"{copies.headline()}, by the reports read {_age(found.seen.read_at, now)}")
+    return lines

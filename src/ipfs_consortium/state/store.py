@@ -13,7 +13,8 @@ The record names its list, and a new list gets a new name before the record is r
 so a run killed between the two leaves the old record with its own list. Beside them:
 ``releases.json`` (pins waiting for their release), ``verified.json`` (the last full
 check), ``reach.json`` (the members Kubo was connected to), ``last_success.json`` (the
-last run that reached Kubo throughout) and ``sync.lock``.
+last run that reached Kubo throughout), ``report.json`` (this member's holdings report as
+last published), ``reports.json`` (the other members' as last read) and ``sync.lock``.
 """
 
 import json
@@ -38,6 +39,8 @@ _RELEASES = "releases.json"
 _VERIFIED = "verified.json"
 _REACH = "reach.json"
 LAST_SUCCESS_FILE = "last_success.json"
+_REPORT = "report.json"
+_REPORTS = "reports.json"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
 Wanted = dict[CidKey, int]
@@ -80,6 +83,11 @@ class PeerState:
     failing_since: str | None = None
     pins_held: int = 0
     bytes_held: int = 0
+    # Of the last full check: the CIDs the followed root lists (quota aside), and of
+    # those not held, how many were over a quota and how many failed to pin.
+    listed: int = 0
+    over_quota: int = 0
+    failed_pins: int = 0
     last_result: dict[str, Any] = field(default_factory=dict)
     # The root the peer's name last resolved to, and since when it has (a run that does
     # not resolve it changes neither): a root not read in full yet shows how far behind
@@ -116,9 +124,10 @@ class PeerState:
         """Whether the name last resolved to a root not read in full yet."""
         return self.seen_root is not None and self.seen_root != self.root
 
-    def held(self, pins: int, size: int) -> None:
-        """What of the peer's wanted list Kubo holds after this run."""
+    def held(self, pins: int, size: int, listed: int, over_quota: int, failed: int) -> None:
+        """What of the peer's list Kubo holds after this run, and why not the rest."""
         self.pins_held, self.bytes_held = pins, size
+        self.listed, self.over_quota, self.failed_pins = listed, over_quota, failed
 
     def ran(self, ok: bool, error: str | None, result: dict[str, Any]) -> None:
         """Record a run's result; a failing peer keeps the time it started failing."""
@@ -141,6 +150,31 @@ class Verified:
     # What it was compared for: the config and the Kubo node (see policy/full_check.py).
     config: str
     node: str
+
+
+@dataclass
+class Published:
+    """This member's holdings report as the last heartbeat left it (report/exchange.py)."""
+
+    tried_at: str
+    # What the report said, less the times (report/holdings.py's digest).
+    digest: str
+    name: str | None = None
+    root: str | None = None
+    published_at: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ReportsSeen:
+    """The other members' holdings reports as the last heartbeat read them: by peer name,
+    the report's JSON or why there is none (report/exchange.py)."""
+
+    read_at: str
+    # This member's own content: its IPNS name and the root that points at.
+    own_name: str | None
+    own_root: str | None
+    members: dict[str, dict[str, Any]]
 
 
 @contextmanager
@@ -176,6 +210,8 @@ class Snapshot:
     book: ReleaseBook
     verified: Verified | None
     reach: Reach | None
+    published: Published | None = None
+    seen: ReportsSeen | None = None
 
 
 class StateDir:
@@ -188,6 +224,8 @@ class StateDir:
             self.load_releases(),
             self.load_verified(),
             self.load_reach(),
+            self.load_published(),
+            self.load_seen(),
         )
 
     def lock(self) -> SyncLock:
@@ -345,3 +383,38 @@ class StateDir:
             _write_json(self.path / LAST_SUCCESS_FILE, {"at": moment})
         except OSError as exc:
             raise StateError(f"{self.path / LAST_SUCCESS_FILE} cannot be written ({exc})") from None
+
+    def _load_advice(self, name: str) -> dict[str, Any] | None:
+        """A file that only reports, never protects a pin: unreadable is as missing, and the
+        next heartbeat writes it again."""
+        try:
+            data = json.loads((self.path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _save(self, name: str, data: object) -> None:
+        try:
+            _write_json(self.path / name, data)
+        except OSError as exc:
+            raise StateError(f"{self.path / name} cannot be written ({exc})") from None
+
+    def load_published(self) -> Published | None:
+        data = self._load_advice(_REPORT)
+        try:
+            return None if data is None else Published(**data)
+        except TypeError:
+            return None
+
+    def save_published(self, published: Published) -> None:
+        self._save(_REPORT, asdict(published))
+
+    def load_seen(self) -> ReportsSeen | None:
+        data = self._load_advice(_REPORTS)
+        try:
+            return None if data is None else ReportsSeen(**data)
+        except TypeError:
+            return None
+
+    def save_seen(self, seen: ReportsSeen) -> None:
+        self._save(_REPORTS, asdict(seen))

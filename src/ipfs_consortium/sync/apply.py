@@ -16,7 +16,14 @@ from queue import SimpleQueue
 from typing import TypeVar
 
 from ..config import Config
-from ..errors import ConsortiumError, KuboError, KuboRefused, KuboUnreachable, PinStalled
+from ..errors import (
+    ConsortiumError,
+    KuboError,
+    KuboRefused,
+    KuboUnreachable,
+    PinStalled,
+    QuotaExceeded,
+)
 from ..ipfs.cid import CidKey, key_text
 from ..ipfs.pins import PinBackend
 from .plan import Change, Plan
@@ -36,6 +43,8 @@ class Results:
 
     fetched: dict[CidKey, int] = field(default_factory=dict)
     failed: dict[CidKey, str] = field(default_factory=dict)
+    # Of those, the pins not started because a peer's byte quota was used up.
+    refused: set[CidKey] = field(default_factory=set)
     renamed: set[CidKey] = field(default_factory=set)
     released: list[CidKey] = field(default_factory=list)
     # Why Kubo stopped answering, if it did: nothing was attempted after that.
@@ -120,6 +129,8 @@ class _Pinning:
             text = f"{exc}{around(self.reach)}" if isinstance(exc, PinStalled) else str(exc)
             log.error("%s (wanted by %s)", text, ", ".join(change.peers))
             results.failed[cid] = text
+            if isinstance(exc, QuotaExceeded):
+                results.refused.add(cid)
         except Exception as exc:  # noqa: BLE001 - one pin's bug must not stop the rest
             log.exception("pin %s failed unexpectedly", key_text(cid))
             results.failed[cid] = f"pin {key_text(cid)}: {exc}"

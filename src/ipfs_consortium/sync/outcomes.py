@@ -83,11 +83,19 @@ def bring_up_to_date(
     wanted = after_full_check(claim.cids, before, check.results.fetched)
     if reading.complete and reading.root is not None:
         state.read_in_full(reading.root, reading.manifests, limits(reading.peer, config))
-    pins = size = 0
+    results = check.results
+    pins = size = failed = refused = 0
     for cid, cost in wanted.items():
-        if cid in check.pins or cid in check.results.fetched:
+        if cid in check.pins or cid in results.fetched:
             pins, size = pins + 1, size + cost
-    state.held(pins, size)
+        elif cid in results.refused:
+            refused += 1
+        elif cid in results.failed:
+            failed += 1
+    # A reading that stopped short keeps what the last one in full counted.
+    over = reading.over_quota if reading.complete else state.over_quota
+    listed = len(wanted) + over if reading.complete else max(state.listed, len(wanted))
+    state.held(pins, size, listed, over + refused, failed)
     return wanted if state.wanted_file is None or wanted != before else None
 
 

@@ -42,6 +42,8 @@ class Reading:
     root: str | None = None
     # CID keys in manifest order, the directory root first, quota applied.
     wanted: Collection[CidKey] = ()
+    # CIDs listed beyond the peer's max_pins, left out of ``wanted``.
+    over_quota: int = 0
     manifests: int = 0
     unchanged: bool = False
     complete: bool = False
@@ -195,6 +197,7 @@ def read_peer(
         reading.warnings.extend(f"{problem}; skipped" for problem in manifest.problems)
         over += manifest.over
 
+    reading.over_quota = over
     if over:
         reading.warnings.append(
             f"peer {peer.name}: {over} more CIDs listed are over its quota of "

@@ -1,5 +1,6 @@
 """One sync run in four steps: read every peer (read.py), plan (plan.py and
-policy/release.py), apply the plan (apply.py), record the outcome (outcomes.py).
+policy/release.py), apply the plan (apply.py), record the outcome (outcomes.py); then,
+when due, the holdings reports (heartbeat.py), which change no pin.
 
 The order matters for safety. Nothing is changed until every peer has been read and
 Kubo's pin list is known; if that list cannot be had, nothing else happens. New pins
@@ -28,6 +29,7 @@ from ..report.metrics import write_metrics
 from ..report.run_report import PeerOutcome, SyncReport, describe
 from ..state.store import PeerState, Snapshot, StateDir, Verified, Wanted
 from .apply import Results, apply_plan
+from .heartbeat import heartbeat
 from .outcomes import FullCheck, bring_up_to_date, full_outcomes, save, unchanged_outcomes
 from .plan import Plan, make_plan
 from .quota import ByteBudgets
@@ -85,11 +87,13 @@ class _Sync:
         self.known: Snapshot | None = None
         self.records: dict[str, PeerState] = {}
         self.reach: Reach | None = None
+        self.node: str | None = None
 
     def run(self) -> SyncReport:
         started = time.monotonic()
         try:
             self._run()
+            self._heartbeat()
         finally:
             self.report.rpc_calls = self.client.calls
             self.report.seconds = round(time.monotonic() - started, 3)
@@ -104,6 +108,14 @@ class _Sync:
         )  # fmt: skip
         return report
 
+    def _heartbeat(self) -> None:
+        known, node = self.known, self.node
+        if self.dry_run or self.report.kubo_error or known is None or node is None:
+            return
+        self.report.report_error = heartbeat(
+            self.client, self.config, self.store, known, node, datetime.now(UTC)
+        )
+
     def _write_metrics(self, path: Path) -> None:
         """Before the last log line, so that its exit code is the one the run ends with: a
         metrics file that cannot be written fails the run (exit code 2)."""
@@ -117,7 +129,7 @@ class _Sync:
     def _run(self) -> None:
         config = self.config
         try:
-            node = self.client.node_id()
+            node = self.node = self.client.node_id()
             known = self.known = self.store.snapshot(config)
             self.reach = measure(self.client, config, node, known.reach)
         except KuboError as exc:

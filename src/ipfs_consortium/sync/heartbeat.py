@@ -1,0 +1,101 @@
+"""The last step of a sync: this member's holdings report, and the other members'.
+
+The report is published when what it says changed (its digest, holdings.py) and
+otherwise once every report_interval, the heartbeat that tells the others this member is
+alive; the others' reports are read at the same pace and kept (state/store.py's
+ReportsSeen) for the metrics and ``status``. A run that changes nothing makes no call
+here between heartbeats. Nothing here changes a pin or the exit code: a report that cannot
+be published is a warning, tried again at the next heartbeat or change.
+"""
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..config import Config
+from ..errors import KuboError, KuboRefused
+from ..ipfs.kubo import KuboClient
+from ..report.copies import NO_REPORT
+from ..report.exchange import own_content, publish_report, read_reports
+from ..report.figures import figures
+from ..report.holdings import Holdings, holdings
+from ..state.store import Published, ReportsSeen, Snapshot, StateDir
+
+log = logging.getLogger(__name__)
+
+
+def heartbeat(
+    client: KuboClient, config: Config, store: StateDir, known: Snapshot, node: str, now: datetime
+) -> str | None:
+    """Publish and read the reports when due; why publishing failed, if it did."""
+    every = timedelta(seconds=config.report_interval)
+    report = holdings(config, figures(config, known).configured, node, _stamp(now), "", (0, 0))
+    last = known.published
+    error = None
+    if config.report_key is not None and (
+        last is None or last.digest != report.digest() or _since(last.tried_at, now) >= every
+    ):
+        known.published = _publish(client, config, config.report_key, report, store, known)
+        store.save_published(known.published)
+        error = known.published.error
+    if known.seen is None or _since(known.seen.read_at, now) >= every:
+        try:
+            known.seen = _read(client, config, _stamp(now))
+        except (KuboError, KuboRefused) as exc:
+            log.warning("the other members' reports were not read (%s)", exc)
+        else:
+            store.save_seen(known.seen)
+    return error
+
+
+def _publish(
+    client: KuboClient, config: Config, key: str, report: Holdings, store: StateDir, known: Snapshot
+) -> Published:
+    """Publish ``report`` under ``key``, with the node's facts, which only a publication
+    reads; the record may take as long to put as a resolution may take. The report it
+    replaces is released unless a peer lists it."""
+    last = known.published
+    published = Published(report.made, report.digest())
+    try:
+        size, storage_max = client.repo_stat()
+        report = replace(
+            report, kubo_version=client.version(), repo_size=size, storage_max=storage_max
+        )
+        wanted = set().union(*(store.load_wanted(state) for state in known.records.values()))
+        published.name, published.root = publish_report(
+            client, key, report, config.resolve_timeout, wanted
+        )
+        published.published_at = report.made
+        log.info("holdings report published: /ipns/%s -> %s", published.name, published.root)
+    # Refused too: a token from before the report (no key/gen) must not fail the sync.
+    except (KuboError, KuboRefused) as exc:
+        published.error = f"holdings report not published ({exc})"
+        log.warning("%s; the next heartbeat tries again", published.error)
+        if last is not None:
+            published.name, published.root = last.name, last.root
+            published.published_at = last.published_at
+    return published
+
+
+def _stamp(now: datetime) -> str:
+    # To the microsecond: a heartbeat interval may be shorter than a second (tests).
+    return now.isoformat()
+
+
+def _since(stamp: str, now: datetime) -> timedelta:
+    try:
+        return now - datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return timedelta.max
+
+
+def _read(client: KuboClient, config: Config, made: str) -> ReportsSeen:
+    name, root = own_content(client, config)
+    members: dict[str, dict[str, Any]] = {}
+    for read in read_reports(client, config):
+        if read.problem != NO_REPORT and read.problem is not None:
+            log.warning("%s", read.problem)
+        report = read.report.to_json() if read.report else None
+        members[read.peer] = {"report": report, "problem": read.problem}
+    return ReportsSeen(made, name, root, members)
