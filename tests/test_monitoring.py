@@ -18,9 +18,16 @@ import yaml
 
 from ipfs_consortium.config import load_config
 from ipfs_consortium.policy.release import ReleaseBook, Waiting
+from ipfs_consortium.report.holdings import Holding, Holdings
 from ipfs_consortium.report.metrics import write_metrics
 from ipfs_consortium.report.run_report import SyncReport
-from ipfs_consortium.state.store import LAST_SUCCESS_FILE, PeerState, StateDir, Verified
+from ipfs_consortium.state.store import (
+    LAST_SUCCESS_FILE,
+    PeerState,
+    ReportsSeen,
+    StateDir,
+    Verified,
+)
 from ipfs_consortium.sync.reach import Reach
 from tests.conftest import run_cli
 from tests.test_config import KEY, PEER, SEED_PEER
@@ -40,6 +47,9 @@ ALERTS = {
     "IpfsConsortiumQuotaReached",
     "IpfsConsortiumReleaseHeld",
     "IpfsConsortiumRootNotFollowed",
+    "IpfsConsortiumUnderReplicated",
+    "IpfsConsortiumMemberReportStale",
+    "IpfsConsortiumReportNotPublished",
 }
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
@@ -272,6 +282,15 @@ def written(member: Member) -> set[str]:
     member.waiting(("bob",), ("gone",), held="refusing to release 16 of 20 pins")
     member.store.save_verified(Verified(NOW, "config", "node"))
     member.store.save_reach(Reach(("alice", "bob"), (), (), NOW.isoformat(), NOW.isoformat()))
+    # Alice's report says she holds this member's content in full; bob's could not be read.
+    made = NOW.isoformat()
+    holds = Holding(SEED_PEER, "bafkqaaa", made, 3, 3, 0, 0, 10, made, None)
+    report = Holdings(PEER, "default", made, "0.43.1", 1, 2, (holds,)).to_json()
+    members = {
+        "alice": {"report": report, "problem": None},
+        "bob": {"report": None, "problem": "x"},
+    }
+    member.store.save_seen(ReportsSeen(made, SEED_PEER, "bafkqaaa", members))
     member.configure(
         {"name": "alice", "ipns": PEER, "max_pins": 5, "max_bytes": 10_000},
         {"name": "bob", "ipns": KEY},
