@@ -1,8 +1,8 @@
 """The kubo role's settings: its table of Kubo defaults against the real `ipfs init`, the
 writes that move a repository between a private and the public network, preflight's
-refusal of a kubo_config or kubo_environment that would undo or escape the role, of a
-network that is not stated, and of a StorageMax above its filesystem, and the refusal of
-an archive whose digest the inventory does not state."""
+refusal of a kubo_config or kubo_environment that would undo or escape the role, of an
+IPNS key name Kubo refuses, of a network that is not stated, and of a StorageMax above its
+filesystem, and the refusal of an archive whose digest the inventory does not state."""
 
 from __future__ import annotations
 
@@ -208,8 +208,17 @@ def test_preflight_refuses_a_republish_period_kubo_refuses(tmp_path: Path, perio
     )
 
 
+@pytest.mark.parametrize("name", ["self", "", ".hidden", "a/b"])
+def test_preflight_refuses_an_ipns_key_name_kubo_refuses(tmp_path: Path, name: str) -> None:
+    message = _preflight(tmp_path, {"kubo_ipns_keys": ["ipfs-consortium-report", name]})
+    assert message == (
+        f'kubo_ipns_keys is ["ipfs-consortium-report", "{name}"]: a key\'s name may not be empty'
+        " nor \"self\", start with '.' or hold a '/'. Rename the key."
+    )
+
+
 def test_preflight_passes_a_production_inventory(tmp_path: Path) -> None:
-    run = _run_role(tmp_path, {}, tasks_from="preflight.yml")
+    run = _run_role(tmp_path, {"kubo_ipns_keys": ["ipfs-consortium-report"]}, "preflight.yml")
     assert run.returncode == 0, run.stderr
 
 
