@@ -86,6 +86,25 @@ def test_the_other_members_become_config_json_peers() -> None:
     ]
 
 
+def test_a_member_peer_names_its_report_once_the_report_key_is_known() -> None:
+    identities = {
+        "alice": IDENTITIES["alice"] | {"keys": {"report": "k51alice", "other": "k51other"}},
+        "bob": IDENTITIES["bob"] | {"keys": {}},
+        "carol": IDENTITIES["carol"],  # a record from before keys were recorded
+    }
+    assert consortium_peers.consortium_member_peers(
+        ["alice", "bob", "carol"], identities, "report"
+    ) == [
+        {"name": "alice", "ipns": "12D3KooWAlice", "report": "k51alice"},
+        {"name": "bob", "ipns": "12D3KooWBob"},
+        {"name": "carol", "ipns": "12D3KooWCarol"},
+    ]
+    # No report key (report_key null): no report named.
+    assert consortium_peers.consortium_member_peers(["alice"], identities, None) == [
+        {"name": "alice", "ipns": "12D3KooWAlice"}
+    ]
+
+
 def _slurped(secret: str, client: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"content": base64.b64encode(secret.encode()).decode()}
     return result | ({"item": {"item": client}} if client else {})
