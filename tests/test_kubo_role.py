@@ -392,3 +392,44 @@ def test_a_member_known_by_a_dns_name_is_peered_by_that_name(tmp_path: Path) -> 
     assert recorded("by-address") == [f"/ip4/{own_ipv4}/tcp/4001"]
     assert recorded("bob.example.org") == ["/dns4/bob.example.org/tcp/4001"]
     assert recorded("carol") == [f"/ip4/{own_ipv4}/tcp/4001"]
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_the_identity_names_every_key_of_the_keystore_as_kubo_does(
+    kubo_bin: Path, tmp_path: Path, check: bool
+) -> None:
+    """The identity step on a repository that Kubo made, with a key the role listed and one
+    made by hand: kubo_identities and the record name both by the IPNS names Kubo prints
+    (kubo_identities also in check mode)."""
+    repo = tmp_path / "repo"
+    env = {"IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
+    subprocess.run([kubo_bin, "init", "--profile", "test", "--empty-repo"], env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    for name in ["ipfs-consortium-report", "by-hand"]:
+        subprocess.run([kubo_bin, "key", "gen", "--type=ed25519", name], env=env, check=True,
+                       capture_output=True)  # fmt: skip
+    listed = subprocess.run([kubo_bin, "key", "list", "-l", "--ipns-base=base36"], env=env,
+                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    printed = {line.split()[1]: line.split()[0] for line in listed.splitlines()}
+    playbook = tmp_path / "identity.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: true\n  gather_subset: [min]\n"
+        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
+        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity.yml}}\n"
+    )
+    run = run_playbook(
+        playbook, inventory="localhost,", options=["--check"] if check else [], check=False,
+        extra_vars={"kubo_repo_path": str(repo), "kubo_peering_group": "",
+                    "kubo_ipns_keys": ["ipfs-consortium-report"]},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (identities,) = [
+        task["hosts"]["localhost"]["ansible_facts"]["kubo_identities"]
+        for play in run.output["plays"] for task in play["tasks"]
+        if task["task"]["name"].startswith("kubo : Publish every known identity")
+    ]  # fmt: skip
+    expected = {name: printed[name] for name in ["ipfs-consortium-report", "by-hand"]}
+    assert identities["localhost"]["keys"] == expected
+    if not check:  # a check-mode run writes no record
+        record = yaml.safe_load((tmp_path / ".kubo-identities" / "localhost.yml").read_text())
+        assert record["localhost"]["keys"] == expected
