@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.ec2.ansible_run import PlaybookRun, run_playbook
+from tests.test_role_filters import kubo_keys_repo
 
 ROLE = Path(__file__).resolve().parent.parent / "roles" / "kubo"
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
@@ -402,15 +403,9 @@ def test_the_identity_names_every_key_of_the_keystore_as_kubo_does(
     made by hand: kubo_identities and the record name both by the IPNS names Kubo prints
     (kubo_identities also in check mode)."""
     repo = tmp_path / "repo"
-    env = {"IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
-    subprocess.run([kubo_bin, "init", "--profile", "test", "--empty-repo"], env=env,
-                   check=True, capture_output=True)  # fmt: skip
-    for name in ["ipfs-consortium-report", "by-hand"]:
-        subprocess.run([kubo_bin, "key", "gen", "--type=ed25519", name], env=env, check=True,
-                       capture_output=True)  # fmt: skip
-    listed = subprocess.run([kubo_bin, "key", "list", "-l", "--ipns-base=base36"], env=env,
-                            check=True, capture_output=True, text=True).stdout  # fmt: skip
-    printed = {line.split()[1]: line.split()[0] for line in listed.splitlines()}
+    printed = kubo_keys_repo(
+        kubo_bin, repo, {"ipfs-consortium-report": "ed25519", "by-hand": "ed25519"}
+    )
     playbook = tmp_path / "identity.yml"
     playbook.write_text(
         "- hosts: localhost\n  connection: local\n  gather_facts: true\n  gather_subset: [min]\n"

@@ -141,15 +141,15 @@ def test_the_wanted_settings_are_the_network_then_kubo_config_then_the_roles_own
     }
 
 
-def _scratch_repo(kubo_bin: Path, path: Path, *key_types: str) -> dict[str, str]:
-    """A repository made offline with a key per type in ``key_types`` (named after it);
-    returns what Kubo says each key's IPNS name is, by name."""
-    env = {"IPFS_PATH": str(path), "PATH": "/usr/bin:/bin"}
+def kubo_keys_repo(kubo_bin: Path, path: Path, keys: dict[str, str]) -> dict[str, str]:
+    """A repository made offline by Kubo with ``keys`` (name to key type); returns the IPNS
+    name Kubo prints for each key, by name."""
+    env = {"IPFS_PATH": str(path), "IPFS_TELEMETRY": "off", "PATH": "/usr/bin:/bin"}
     ipfs = [str(kubo_bin)]
     subprocess.run([*ipfs, "init", "--profile", "test", "--empty-repo"], env=env, check=True,
                    capture_output=True)  # fmt: skip
-    for key_type in key_types:
-        subprocess.run([*ipfs, "key", "gen", f"--type={key_type}", key_type], env=env, check=True,
+    for name, key_type in keys.items():
+        subprocess.run([*ipfs, "key", "gen", f"--type={key_type}", name], env=env, check=True,
                        capture_output=True)  # fmt: skip
     listed = subprocess.run([*ipfs, "key", "list", "-l", "--ipns-base=base36"], env=env,
                             check=True, capture_output=True, text=True).stdout  # fmt: skip
@@ -165,7 +165,7 @@ def _slurp_keystore(path: Path) -> list[dict[str, Any]]:
 
 
 def test_a_keys_ipns_name_is_the_one_kubo_prints_for_it(kubo_bin: Path, tmp_path: Path) -> None:
-    printed = _scratch_repo(kubo_bin, tmp_path / "repo", "ed25519")
+    printed = kubo_keys_repo(kubo_bin, tmp_path / "repo", {"ed25519": "ed25519"})
     saved = keys.kubo_keystore_keys(_slurp_keystore(tmp_path / "repo"))
     assert list(saved) == ["ed25519"]
     assert keys.kubo_ipns_names(saved) == {"ed25519": printed["ed25519"]}
@@ -173,7 +173,7 @@ def test_a_keys_ipns_name_is_the_one_kubo_prints_for_it(kubo_bin: Path, tmp_path
 
 
 def test_the_keystore_file_of_a_key_is_where_kubo_writes_it(kubo_bin: Path, tmp_path: Path) -> None:
-    _scratch_repo(kubo_bin, tmp_path / "repo", "ed25519")
+    kubo_keys_repo(kubo_bin, tmp_path / "repo", {"ed25519": "ed25519"})
     assert [file.name for file in (tmp_path / "repo" / "keystore").iterdir()] == [
         keys.kubo_keystore_file("ed25519")
     ]
@@ -185,7 +185,9 @@ def test_the_keystore_file_of_a_key_is_where_kubo_writes_it(kubo_bin: Path, tmp_
 def test_a_key_whose_name_needs_its_public_key_derived_has_none(
     kubo_bin: Path, tmp_path: Path
 ) -> None:
-    printed = _scratch_repo(kubo_bin, tmp_path / "repo", "ed25519", "secp256k1")
+    printed = kubo_keys_repo(
+        kubo_bin, tmp_path / "repo", {"ed25519": "ed25519", "secp256k1": "secp256k1"}
+    )
     saved = keys.kubo_keystore_keys(_slurp_keystore(tmp_path / "repo"))
     # Both are backed up; only the Ed25519 key's name is computed (and right).
     assert sorted(saved) == ["ed25519", "secp256k1"]
