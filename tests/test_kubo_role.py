@@ -2,10 +2,12 @@
 writes that move a repository between a private and the public network, preflight's
 refusal of a kubo_config or kubo_environment that would undo or escape the role, of an
 IPNS key name Kubo refuses, of a network that is not stated, and of a StorageMax above its
-filesystem, and the refusal of an archive whose digest the inventory does not state."""
+filesystem, the refusal of an archive whose digest the inventory does not state, and the
+keys of a repository Kubo made as the identity step records them and the backup saves them."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -22,7 +24,7 @@ import pytest
 import yaml
 
 from tests.ec2.ansible_run import PlaybookRun, run_playbook
-from tests.test_role_filters import kubo_keys_repo
+from tests.test_role_filters import keys, kubo_keys_repo
 
 ROLE = Path(__file__).resolve().parent.parent / "roles" / "kubo"
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
@@ -428,3 +430,40 @@ def test_the_identity_names_every_key_of_the_keystore_as_kubo_does(
     if not check:  # a check-mode run writes no record
         record = yaml.safe_load((tmp_path / ".kubo-identities" / "localhost.yml").read_text())
         assert record["localhost"]["keys"] == expected
+
+
+def test_the_identity_backup_saves_every_key_of_the_keystore(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    """playbooks/identity-backup.yml's step on a repository Kubo made: the vault file holds
+    each key's bytes (kubo_identity.keys), which give the IPNS name Kubo prints."""
+    repo = tmp_path / "repo"
+    printed = kubo_keys_repo(kubo_bin, repo, {"ipfs-consortium-report": "ed25519"})
+    password = tmp_path / "vault-password"
+    password.write_text("test-only\n")
+    playbook = tmp_path / "backup.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
+        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity_backup.yml}}\n"
+    )
+    saved = tmp_path / "identities" / "localhost.yml"
+    run = run_playbook(
+        playbook, inventory="localhost,", check=False,
+        env={"ANSIBLE_VAULT_PASSWORD_FILE": str(password)},
+        extra_vars={"kubo_repo_path": str(repo), "kubo_identity_file": str(saved)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    decrypted = subprocess.run(
+        [Path(sys.executable).parent / "ansible-vault", "view", "--vault-password-file", password,
+         saved], check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    identity = yaml.safe_load(decrypted)["kubo_identity"]
+    assert identity["keys"] == {
+        "ipfs-consortium-report": base64.b64encode(
+            (repo / "keystore" / keys.kubo_keystore_file("ipfs-consortium-report")).read_bytes()
+        ).decode()
+    }
+    assert keys.kubo_ipns_names(identity["keys"]) == {
+        "ipfs-consortium-report": printed["ipfs-consortium-report"]
+    }
