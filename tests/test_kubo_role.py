@@ -397,6 +397,17 @@ def test_a_member_known_by_a_dns_name_is_peered_by_that_name(tmp_path: Path) -> 
     assert recorded("carol") == [f"/ip4/{own_ipv4}/tcp/4001"]
 
 
+def _identity_playbook(tmp_path: Path) -> Path:
+    """A playbook that runs the role's identity step on this machine."""
+    playbook = tmp_path / "identity.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: true\n  gather_subset: [min]\n"
+        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
+        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity.yml}}\n"
+    )
+    return playbook
+
+
 @pytest.mark.parametrize("check", [False, True])
 def test_the_identity_names_every_key_of_the_keystore_as_kubo_does(
     kubo_bin: Path, tmp_path: Path, check: bool
@@ -408,12 +419,7 @@ def test_the_identity_names_every_key_of_the_keystore_as_kubo_does(
     printed = kubo_keys_repo(
         kubo_bin, repo, {"ipfs-consortium-report": "ed25519", "by-hand": "ed25519"}
     )
-    playbook = tmp_path / "identity.yml"
-    playbook.write_text(
-        "- hosts: localhost\n  connection: local\n  gather_facts: true\n  gather_subset: [min]\n"
-        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
-        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity.yml}}\n"
-    )
+    playbook = _identity_playbook(tmp_path)
     run = run_playbook(
         playbook, inventory="localhost,", options=["--check"] if check else [], check=False,
         extra_vars={"kubo_repo_path": str(repo), "kubo_peering_group": "",
@@ -467,3 +473,36 @@ def test_the_identity_backup_saves_every_key_of_the_keystore(
     assert keys.kubo_ipns_names(identity["keys"]) == {
         "ipfs-consortium-report": printed["ipfs-consortium-report"]
     }
+
+
+def test_a_run_names_the_keys_that_the_identity_backup_lacks(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    kubo_keys_repo(kubo_bin, repo, {"ipfs-consortium-report": "ed25519"})
+    identity = json.loads((repo / "config").read_text())["Identity"]
+    playbook = _identity_playbook(tmp_path)
+
+    def notices(saved_keys: dict[str, str] | None) -> list[str]:
+        saved = {"peer_id": identity["PeerID"], "private_key": identity["PrivKey"]}
+        if saved_keys is not None:
+            saved["keys"] = saved_keys
+        run = run_playbook(
+            playbook, inventory="localhost,", check=False,
+            extra_vars={"kubo_repo_path": str(repo), "kubo_peering_group": "",
+                        "kubo_identity": saved},
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        return [
+            task["hosts"]["localhost"]["msg"]
+            for play in run.output["plays"] for task in play["tasks"]
+            if task["task"]["name"] == "kubo : Say which keys the identity backup lacks"
+            and not task["hosts"]["localhost"].get("skipped")
+        ]  # fmt: skip
+
+    # A backup from before keys were saved.
+    (notice,) = notices(None)
+    assert notice.startswith("The identity backup of localhost (")
+    assert " lacks the keys ipfs-consortium-report, which a rebuilt member would get anew" in notice
+    assert notice.endswith(" -e kubo_identity_backup_force=true.")
+    assert notices({"ipfs-consortium-report": "saved"}) == []
