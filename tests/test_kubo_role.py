@@ -1,11 +1,13 @@
 """The kubo role's settings: its table of Kubo defaults against the real `ipfs init`, the
 writes that move a repository between a private and the public network, preflight's
-refusal of a kubo_config or kubo_environment that would undo or escape the role, of a
-network that is not stated, and of a StorageMax above its filesystem, and the refusal of
-an archive whose digest the inventory does not state."""
+refusal of a kubo_config or kubo_environment that would undo or escape the role, of an
+IPNS key name Kubo refuses, of a network that is not stated, and of a StorageMax above its
+filesystem, the refusal of an archive whose digest the inventory does not state, and the
+keys of a repository Kubo made as the identity step records them and the backup saves them."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -22,6 +24,7 @@ import pytest
 import yaml
 
 from tests.ec2.ansible_run import PlaybookRun, run_playbook
+from tests.test_role_filters import keys, kubo_keys_repo
 
 ROLE = Path(__file__).resolve().parent.parent / "roles" / "kubo"
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
@@ -208,8 +211,17 @@ def test_preflight_refuses_a_republish_period_kubo_refuses(tmp_path: Path, perio
     )
 
 
+@pytest.mark.parametrize("name", ["self", "", ".hidden", "a/b"])
+def test_preflight_refuses_an_ipns_key_name_kubo_refuses(tmp_path: Path, name: str) -> None:
+    message = _preflight(tmp_path, {"kubo_ipns_keys": ["ipfs-consortium-report", name]})
+    assert message == (
+        f'kubo_ipns_keys is ["ipfs-consortium-report", "{name}"]: a key\'s name may not be empty'
+        " nor \"self\", start with '.' or hold a '/'. Rename the key."
+    )
+
+
 def test_preflight_passes_a_production_inventory(tmp_path: Path) -> None:
-    run = _run_role(tmp_path, {}, tasks_from="preflight.yml")
+    run = _run_role(tmp_path, {"kubo_ipns_keys": ["ipfs-consortium-report"]}, "preflight.yml")
     assert run.returncode == 0, run.stderr
 
 
@@ -383,3 +395,114 @@ def test_a_member_known_by_a_dns_name_is_peered_by_that_name(tmp_path: Path) -> 
     assert recorded("by-address") == [f"/ip4/{own_ipv4}/tcp/4001"]
     assert recorded("bob.example.org") == ["/dns4/bob.example.org/tcp/4001"]
     assert recorded("carol") == [f"/ip4/{own_ipv4}/tcp/4001"]
+
+
+def _identity_playbook(tmp_path: Path) -> Path:
+    """A playbook that runs the role's identity step on this machine."""
+    playbook = tmp_path / "identity.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: true\n  gather_subset: [min]\n"
+        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
+        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity.yml}}\n"
+    )
+    return playbook
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_the_identity_names_every_key_of_the_keystore_as_kubo_does(
+    kubo_bin: Path, tmp_path: Path, check: bool
+) -> None:
+    """The identity step on a repository that Kubo made, with a key the role listed and one
+    made by hand: kubo_identities and the record name both by the IPNS names Kubo prints
+    (kubo_identities also in check mode)."""
+    repo = tmp_path / "repo"
+    printed = kubo_keys_repo(
+        kubo_bin, repo, {"ipfs-consortium-report": "ed25519", "by-hand": "ed25519"}
+    )
+    playbook = _identity_playbook(tmp_path)
+    run = run_playbook(
+        playbook, inventory="localhost,", options=["--check"] if check else [], check=False,
+        extra_vars={"kubo_repo_path": str(repo), "kubo_peering_group": "",
+                    "kubo_ipns_keys": ["ipfs-consortium-report"]},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (identities,) = [
+        task["hosts"]["localhost"]["ansible_facts"]["kubo_identities"]
+        for play in run.output["plays"] for task in play["tasks"]
+        if task["task"]["name"].startswith("kubo : Publish every known identity")
+    ]  # fmt: skip
+    expected = {name: printed[name] for name in ["ipfs-consortium-report", "by-hand"]}
+    assert identities["localhost"]["keys"] == expected
+    if not check:  # a check-mode run writes no record
+        record = yaml.safe_load((tmp_path / ".kubo-identities" / "localhost.yml").read_text())
+        assert record["localhost"]["keys"] == expected
+
+
+def test_the_identity_backup_saves_every_key_of_the_keystore(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    """playbooks/identity-backup.yml's step on a repository Kubo made: the vault file holds
+    each key's bytes (kubo_identity.keys), which give the IPNS name Kubo prints."""
+    repo = tmp_path / "repo"
+    printed = kubo_keys_repo(kubo_bin, repo, {"ipfs-consortium-report": "ed25519"})
+    password = tmp_path / "vault-password"
+    password.write_text("test-only\n")
+    playbook = tmp_path / "backup.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n"
+        "  vars: {ansible_python_interpreter: '{{ ansible_playbook_python }}'}\n"
+        "  tasks:\n    - {include_role: {name: kubo, tasks_from: identity_backup.yml}}\n"
+    )
+    saved = tmp_path / "identities" / "localhost.yml"
+    run = run_playbook(
+        playbook, inventory="localhost,", check=False,
+        env={"ANSIBLE_VAULT_PASSWORD_FILE": str(password)},
+        extra_vars={"kubo_repo_path": str(repo), "kubo_identity_file": str(saved)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    decrypted = subprocess.run(
+        [Path(sys.executable).parent / "ansible-vault", "view", "--vault-password-file", password,
+         saved], check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    identity = yaml.safe_load(decrypted)["kubo_identity"]
+    assert identity["keys"] == {
+        "ipfs-consortium-report": base64.b64encode(
+            (repo / "keystore" / keys.kubo_keystore_file("ipfs-consortium-report")).read_bytes()
+        ).decode()
+    }
+    assert keys.kubo_ipns_names(identity["keys"]) == {
+        "ipfs-consortium-report": printed["ipfs-consortium-report"]
+    }
+
+
+def test_a_run_names_the_keys_that_the_identity_backup_lacks(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    kubo_keys_repo(kubo_bin, repo, {"ipfs-consortium-report": "ed25519"})
+    identity = json.loads((repo / "config").read_text())["Identity"]
+    playbook = _identity_playbook(tmp_path)
+
+    def notices(saved_keys: dict[str, str] | None) -> list[str]:
+        saved = {"peer_id": identity["PeerID"], "private_key": identity["PrivKey"]}
+        if saved_keys is not None:
+            saved["keys"] = saved_keys
+        run = run_playbook(
+            playbook, inventory="localhost,", check=False,
+            extra_vars={"kubo_repo_path": str(repo), "kubo_peering_group": "",
+                        "kubo_identity": saved},
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        return [
+            task["hosts"]["localhost"]["msg"]
+            for play in run.output["plays"] for task in play["tasks"]
+            if task["task"]["name"] == "kubo : Say which keys the identity backup lacks"
+            and not task["hosts"]["localhost"].get("skipped")
+        ]  # fmt: skip
+
+    # A backup from before keys were saved.
+    (notice,) = notices(None)
+    assert notice.startswith("The identity backup of localhost (")
+    assert " lacks the keys ipfs-consortium-report, which a rebuilt member would get anew" in notice
+    assert notice.endswith(" -e kubo_identity_backup_force=true.")
+    assert notices({"ipfs-consortium-report": "saved"}) == []

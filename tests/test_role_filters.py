@@ -2,7 +2,8 @@
 lists and which stop the run (kubo_members.py, the one rule both roles use), the
 Peering.Peers and config.json entries made from them, the API secrets and the
 API.Authorizations setting (kubo_api_auth.py), every setting the kubo role applies
-(kubo_config.py), and which EC2 instance types are arm64 (ec2_member_arch.py). The
+(kubo_config.py), the IPNS names of a repository's keys, against what Kubo itself prints for
+them (kubo_keys.py), and which EC2 instance types are arm64 (ec2_member_arch.py). The
 consortium role's preflight, which stops in one line without the kubo role's identities,
 runs as a playbook on this machine (it only reads)."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import subprocess
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,6 +35,7 @@ members = _load(ROLES / "kubo/filter_plugins/kubo_members.py")
 peering = _load(ROLES / "kubo/filter_plugins/kubo_peering.py")
 api_auth = _load(ROLES / "kubo/filter_plugins/kubo_api_auth.py")
 config = _load(ROLES / "kubo/filter_plugins/kubo_config.py")
+keys = _load(ROLES / "kubo/filter_plugins/kubo_keys.py")
 consortium_peers = _load(ROLES / "consortium/filter_plugins/consortium_peers.py")
 ec2_arch = _load(ROLES / "ec2_member/filter_plugins/ec2_member_arch.py")
 
@@ -83,6 +86,25 @@ def test_the_other_members_become_config_json_peers() -> None:
     ]
 
 
+def test_a_member_peer_names_its_report_once_the_report_key_is_known() -> None:
+    identities = {
+        "alice": IDENTITIES["alice"] | {"keys": {"report": "k51alice", "other": "k51other"}},
+        "bob": IDENTITIES["bob"] | {"keys": {}},
+        "carol": IDENTITIES["carol"],  # a record from before keys were recorded
+    }
+    assert consortium_peers.consortium_member_peers(
+        ["alice", "bob", "carol"], identities, "report"
+    ) == [
+        {"name": "alice", "ipns": "12D3KooWAlice", "report": "k51alice"},
+        {"name": "bob", "ipns": "12D3KooWBob"},
+        {"name": "carol", "ipns": "12D3KooWCarol"},
+    ]
+    # No report key (report_key null): no report named.
+    assert consortium_peers.consortium_member_peers(["alice"], identities, None) == [
+        {"name": "alice", "ipns": "12D3KooWAlice"}
+    ]
+
+
 def _slurped(secret: str, client: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"content": base64.b64encode(secret.encode()).decode()}
     return result | ({"item": {"item": client}} if client else {})
@@ -117,6 +139,64 @@ def test_the_wanted_settings_are_the_network_then_kubo_config_then_the_roles_own
         "Swarm.ConnMgr.HighWater": 9,
         "Addresses.API": "/ip4/127.0.0.1/tcp/5001",
     }
+
+
+def kubo_keys_repo(kubo_bin: Path, path: Path, keys: dict[str, str]) -> dict[str, str]:
+    """A repository made offline by Kubo with ``keys`` (name to key type); returns the IPNS
+    name Kubo prints for each key, by name."""
+    env = {"IPFS_PATH": str(path), "IPFS_TELEMETRY": "off", "PATH": "/usr/bin:/bin"}
+    ipfs = [str(kubo_bin)]
+    subprocess.run([*ipfs, "init", "--profile", "test", "--empty-repo"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    for name, key_type in keys.items():
+        subprocess.run([*ipfs, "key", "gen", f"--type={key_type}", name], env=env, check=True,
+                       capture_output=True)  # fmt: skip
+    listed = subprocess.run([*ipfs, "key", "list", "-l", "--ipns-base=base36"], env=env,
+                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    return {line.split()[1]: line.split()[0] for line in listed.splitlines()}
+
+
+def _slurp_keystore(path: Path) -> list[dict[str, Any]]:
+    """What the role's slurp loop over the keystore returns."""
+    return [
+        {"source": str(file), "content": base64.b64encode(file.read_bytes()).decode()}
+        for file in sorted((path / "keystore").iterdir())
+    ]
+
+
+def test_a_keys_ipns_name_is_the_one_kubo_prints_for_it(kubo_bin: Path, tmp_path: Path) -> None:
+    printed = kubo_keys_repo(kubo_bin, tmp_path / "repo", {"ed25519": "ed25519"})
+    saved = keys.kubo_keystore_keys(_slurp_keystore(tmp_path / "repo"))
+    assert list(saved) == ["ed25519"]
+    assert keys.kubo_ipns_names(saved) == {"ed25519": printed["ed25519"]}
+    assert printed["ed25519"].startswith("k51")
+
+
+def test_the_keystore_file_of_a_key_is_where_kubo_writes_it(kubo_bin: Path, tmp_path: Path) -> None:
+    kubo_keys_repo(kubo_bin, tmp_path / "repo", {"ed25519": "ed25519"})
+    assert [file.name for file in (tmp_path / "repo" / "keystore").iterdir()] == [
+        keys.kubo_keystore_file("ed25519")
+    ]
+    assert keys.kubo_keystore_file("ipfs-consortium-report") == (
+        "key_nfygm4znmnxw443poj2gs5lnfvzgk4dpoj2a"
+    )
+
+
+def test_a_key_whose_name_needs_its_public_key_derived_has_none(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    printed = kubo_keys_repo(
+        kubo_bin, tmp_path / "repo", {"ed25519": "ed25519", "secp256k1": "secp256k1"}
+    )
+    saved = keys.kubo_keystore_keys(_slurp_keystore(tmp_path / "repo"))
+    # Both are backed up; only the Ed25519 key's name is computed (and right).
+    assert sorted(saved) == ["ed25519", "secp256k1"]
+    assert keys.kubo_ipns_names(saved) == {"ed25519": printed["ed25519"]}
+
+
+def test_a_file_that_is_no_private_key_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match="^not a libp2p private key"):
+        keys.kubo_ipns_names({"x": base64.b64encode(b"\x0b").decode()})
 
 
 def _consortium_preflight(tmp_path: Path, extra_vars: dict[str, Any]) -> tuple[int, list[str]]:
@@ -170,6 +250,11 @@ def test_the_filters_are_registered_under_their_names() -> None:
     assert api_auth.FilterModule().filters() == {
         "kubo_api_secret": api_auth.kubo_api_secret,
         "kubo_api_authorizations": api_auth.kubo_api_authorizations,
+    }
+    assert keys.FilterModule().filters() == {
+        "kubo_keystore_file": keys.kubo_keystore_file,
+        "kubo_keystore_keys": keys.kubo_keystore_keys,
+        "kubo_ipns_names": keys.kubo_ipns_names,
     }
     assert consortium_peers.FilterModule().filters() == {
         "consortium_member_peers": consortium_peers.consortium_member_peers

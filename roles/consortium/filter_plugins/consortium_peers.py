@@ -1,14 +1,25 @@
 """The consortium role's peers from the inventory: config.json's entries for the other
-members, named after their inventory host, with the peer ID the kubo role knows for them."""
+members, named after their inventory host, with the peer ID the kubo role knows for them
+and, once it knows it, the IPNS name of their holdings report."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def consortium_member_peers(hosts: list[str], identities: dict[str, Any]) -> list[dict[str, str]]:
-    """config.json peers ({name, ipns}) for ``hosts``, from their identities ({peer_id})."""
-    return [{"name": host, "ipns": identities[host]["peer_id"]} for host in hosts]
+def consortium_member_peers(
+    hosts: list[str], identities: dict[str, Any], report_key: str | None = None
+) -> list[dict[str, str]]:
+    """config.json peers ({name, ipns, report}) for ``hosts``, from their identities
+    ({peer_id, keys: {key name: IPNS name}}). A member whose ``report_key`` is not known yet
+    (its sync has not made the key, or its record predates keys) gets no ``report``: the
+    tool shows it as "no report" until a later run records the key."""
+    peers = []
+    for host in hosts:
+        peer = {"name": host, "ipns": identities[host]["peer_id"]}
+        report = identities[host].get("keys", {}).get(report_key) if report_key else None
+        peers.append(peer | ({"report": report} if report else {}))
+    return peers
 
 
 class FilterModule:
