@@ -1,7 +1,7 @@
 """Pointing an IPNS key at a pinned root, and letting go of the root it pointed at."""
 
 import logging
-from collections.abc import Container
+from collections.abc import Callable
 
 from ..errors import CIDError
 from .cid import CidKey, cid_key, key_text
@@ -17,21 +17,21 @@ def publish_root(
     key: str,
     pin_name: str,
     timeout: float | None = None,
-    wanted: Container[CidKey] = frozenset(),
+    listed: Callable[[CidKey], bool] = lambda _: False,
 ) -> bool:
     """Point ``key`` (IPNS ``name``) at ``root``, added and pinned as ``pin_name``, unless
     it points there already; the root it pointed at before is released when it holds that
-    pin and is not ``wanted`` (a peer may list it: Kubo keeps one name a pin, and the sync
-    leaves a name not its own). Whether the name changed. ``timeout``: as
-    KuboClient.publish."""
+    pin and is not ``listed`` by a peer (Kubo keeps one name a pin, and the sync leaves a
+    name not its own), asked last, as the dearest check. Whether the name changed.
+    ``timeout``: as KuboClient.publish."""
     current = client.resolve_local(name)
     if current == f"/ipfs/{root}":
         return False
     client.publish(f"/ipfs/{root}", key, timeout)
     old = _cid_or_none(current.removeprefix("/ipfs/")) if current else None
-    if old is None or old == cid_key(root) or old in wanted:
+    if old is None or old == cid_key(root):
         return True
-    if client.pin_name(old) == pin_name:
+    if client.pin_name(old) == pin_name and not listed(old):
         client.pin_rm(old)
         log.info("released the previously published root %s", key_text(old))
     return True

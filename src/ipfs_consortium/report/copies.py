@@ -192,9 +192,10 @@ def _holder(member: str, entry: Holding, root: str | None, made: str) -> Holder:
         state = "partial"
     else:
         state = "full"
-    why = entry.to_json()["missing_why"]
     detail = f"follows root {entry.root}" if state == "other_root" else ""
-    return Holder(member, state, entry.listed, entry.held, entry.missing, why, made, detail)
+    return Holder(
+        member, state, entry.listed, entry.held, entry.missing, entry.missing_why, made, detail
+    )
 
 
 def _holder_line(holder: Holder, now: str) -> str:

@@ -7,7 +7,7 @@ replaces is released. Reading a peer's report never raises for the peer's fault:
 that does not resolve, a report too large or refused, is that peer's problem, one line.
 """
 
-from collections.abc import Container
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime
@@ -27,14 +27,18 @@ REPORT_PIN = "ipfs-consortium-report"
 
 
 def publish_report(
-    client: KuboClient, key: str, report: Holdings, timeout: float, wanted: Container[CidKey]
+    client: KuboClient,
+    key: str,
+    report: Holdings,
+    timeout: float,
+    listed: Callable[[CidKey], bool],
 ) -> tuple[str, str]:
     """Publish ``report`` under ``key``; its IPNS name and root. Putting the record on the
     network may take ``timeout`` seconds at most: the sync waits for it. The report it
-    replaces is released unless a peer lists it (``wanted``)."""
+    replaces is released unless a peer lists it (``listed``)."""
     name = client.key_name(key) or client.key_gen(key)
     root = client.add_directory("holdings", {REPORT_FILE: report.encode()}, REPORT_PIN)
-    publish_root(client, root, name, key, REPORT_PIN, timeout, wanted)
+    publish_root(client, root, name, key, REPORT_PIN, timeout, listed)
     return name, root
 
 

@@ -64,10 +64,15 @@ class Holding:
     def waiting(self) -> int:
         return max(self.missing - self.quota - self.failing, 0)
 
+    @property
+    def missing_why(self) -> dict[str, int]:
+        return {"quota": self.quota, "failing": self.failing, "waiting": self.waiting}
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        why = {"quota": data.pop("quota"), "failing": data.pop("failing")}
-        return data | {"missing": self.missing, "missing_why": why | {"waiting": self.waiting}}
+        for why in ("quota", "failing"):
+            del data[why]
+        return data | {"missing": self.missing, "missing_why": self.missing_why}
 
 
 @dataclass(frozen=True)

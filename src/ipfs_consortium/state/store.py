@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, TypeVar
 
 from ..config import Config
 from ..errors import StateError
@@ -44,6 +44,7 @@ _REPORTS = "reports.json"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
 Wanted = dict[CidKey, int]
+T = TypeVar("T")
 
 
 def now_iso() -> str:
@@ -154,7 +155,7 @@ class Verified:
 
 @dataclass
 class Published:
-    """This member's holdings report as the last heartbeat left it (report/exchange.py)."""
+    """This member's holdings report as the last heartbeat left it (sync/heartbeat.py)."""
 
     tried_at: str
     # What the report said, less the times (report/holdings.py's digest).
@@ -168,7 +169,7 @@ class Published:
 @dataclass
 class ReportsSeen:
     """The other members' holdings reports as the last heartbeat read them: by peer name,
-    the report's JSON or why there is none (report/exchange.py)."""
+    the report's JSON or why there is none (sync/heartbeat.py)."""
 
     read_at: str
     # This member's own content: its IPNS name and the root that points at.
@@ -384,14 +385,13 @@ class StateDir:
         except OSError as exc:
             raise StateError(f"{self.path / LAST_SUCCESS_FILE} cannot be written ({exc})") from None
 
-    def _load_advice(self, name: str) -> dict[str, Any] | None:
-        """A file that only reports, never protects a pin: unreadable is as missing, and the
-        next heartbeat writes it again."""
+    def _load_advice(self, name: str, kind: type[T]) -> T | None:
+        """A file that only reports, never protects a pin: unreadable or of another shape
+        is as missing, and the next heartbeat writes it again."""
         try:
-            data = json.loads((self.path / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return kind(**json.loads((self.path / name).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
             return None
-        return data if isinstance(data, dict) else None
 
     def _save(self, name: str, data: object) -> None:
         try:
@@ -400,21 +400,13 @@ class StateDir:
             raise StateError(f"{self.path / name} cannot be written ({exc})") from None
 
     def load_published(self) -> Published | None:
-        data = self._load_advice(_REPORT)
-        try:
-            return None if data is None else Published(**data)
-        except TypeError:
-            return None
+        return self._load_advice(_REPORT, Published)
 
     def save_published(self, published: Published) -> None:
         self._save(_REPORT, asdict(published))
 
     def load_seen(self) -> ReportsSeen | None:
-        data = self._load_advice(_REPORTS)
-        try:
-            return None if data is None else ReportsSeen(**data)
-        except TypeError:
-            return None
+        return self._load_advice(_REPORTS, ReportsSeen)
 
     def save_seen(self, seen: ReportsSeen) -> None:
         self._save(_REPORTS, asdict(seen))

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import KuboError, KuboRefused
+from ..ipfs.cid import CidKey
 from ..ipfs.kubo import KuboClient
 from ..report.copies import NO_REPORT
 from ..report.exchange import own_content, publish_report, read_reports
@@ -62,9 +63,8 @@ def _publish(
         report = replace(
             report, kubo_version=client.version(), repo_size=size, storage_max=storage_max
         )
-        wanted = set().union(*(store.load_wanted(state) for state in known.records.values()))
         published.name, published.root = publish_report(
-            client, key, report, config.resolve_timeout, wanted
+            client, key, report, config.resolve_timeout, lambda cid: _listed(cid, store, known)
         )
         published.published_at = report.made
         log.info("holdings report published: /ipns/%s -> %s", published.name, published.root)
@@ -76,6 +76,12 @@ def _publish(
             published.name, published.root = last.name, last.root
             published.published_at = last.published_at
     return published
+
+
+def _listed(cid: CidKey, store: StateDir, known: Snapshot) -> bool:
+    """Whether a peer lists ``cid``, by the lists on disk, read one at a time: together
+    they can be millions of CIDs."""
+    return any(cid in store.load_wanted(state) for state in known.records.values())
 
 
 def _stamp(now: datetime) -> str:
