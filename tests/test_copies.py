@@ -121,6 +121,7 @@ def test_every_member_counts_two_full_copies_then_sees_one_lost(
     text = run_cli(alice.capsys, "copies", "--config", str(alice.config)).out
     assert text.startswith("TOO FEW COPIES: this member's content"), text
     assert "bob: partial (3 of 5 CIDs; 2 missing: 2 quota)" in text
+    assert "1 full copy elsewhere (min_copies 2)" in text
     assert alice.sync().code == EXIT_OK, "too few copies is the copies command's to say"
     assert (alice.metric("own_full_copies"), alice.metric("min_copies")) == (1.0, 2.0)
 

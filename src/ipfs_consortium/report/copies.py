@@ -92,7 +92,7 @@ class View:
         own = self.own
         text = (
             f"this member's content (root {own.root or 'not published'}): "
-            f"{own.full_copies} full copies elsewhere"
+            f"{_full_copies(own.full_copies)} elsewhere"
         )
         if self.min_copies:
             text += f" (min_copies {self.min_copies})"
@@ -104,7 +104,7 @@ class View:
         for content in self.peers:
             lines.append(
                 f"{content.member}'s content (root {content.root or 'not known'}): "
-                f"{content.full_copies} full copies"
+                f"{_full_copies(content.full_copies)}"
             )
             lines += [_holder_line(holder, self.made) for holder in content.holders]
         return "\n".join(lines)
@@ -196,6 +196,10 @@ def _holder(member: str, entry: Holding, root: str | None, made: str) -> Holder:
     return Holder(
         member, state, entry.listed, entry.held, entry.missing, entry.missing_why, made, detail
     )
+
+
+def _full_copies(count: int) -> str:
+    return f"{count} full {'copy' if count == 1 else 'copies'}"
 
 
 def _holder_line(holder: Holder, now: str) -> str:
