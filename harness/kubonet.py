@@ -45,6 +45,10 @@ ISOLATED_CONFIG: dict[str, Any] = {
     "Addresses.API": "/ip4/127.0.0.1/tcp/0",
     "Addresses.Gateway": "/ip4/127.0.0.1/tcp/0",
     "Addresses.Swarm": ["/ip4/127.0.0.1/tcp/0"],
+    # What a member's node has for the possession checks: its gateway answers from its
+    # own blocks only, and the sync may mount it on a libp2p protocol.
+    "Gateway.NoFetch": True,
+    "Experimental.Libp2pStreamMounting": True,
 }
 
 
@@ -165,7 +169,13 @@ class KuboNode:
         if config["Addresses"]["API"].endswith("/tcp/0"):
             config["Addresses"]["API"] = (self.repo / "api").read_text().strip()
             config["Addresses"]["Swarm"] = [self.swarm_addr().split("/p2p/")[0]]
+            config["Addresses"]["Gateway"] = "/ip4/127.0.0.1/tcp/" + self.gateway.rsplit(":", 1)[1]
             config_file.write_text(json.dumps(config, indent=2))
+
+    @property
+    def gateway(self) -> str:
+        """The gateway's URL, as the daemon wrote it into the repo."""
+        return (self.repo / "gateway").read_text().strip()
 
     @property
     def running(self) -> bool:
