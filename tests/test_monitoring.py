@@ -50,6 +50,7 @@ ALERTS = {
     "IpfsConsortiumUnderReplicated",
     "IpfsConsortiumMemberReportStale",
     "IpfsConsortiumReportNotPublished",
+    "IpfsConsortiumPossessionCheckFailing",
 }
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
