@@ -20,9 +20,11 @@ from ipfs_consortium.config import load_config
 from ipfs_consortium.policy.release import ReleaseBook, Waiting
 from ipfs_consortium.report.holdings import Holding, Holdings
 from ipfs_consortium.report.metrics import write_metrics
+from ipfs_consortium.report.possession import MemberCheck
 from ipfs_consortium.report.run_report import SyncReport
 from ipfs_consortium.state.store import (
     LAST_SUCCESS_FILE,
+    Checks,
     PeerState,
     ReportsSeen,
     StateDir,
@@ -277,7 +279,8 @@ def test_the_last_success_survives_runs_that_cannot_reach_kubo(member: Member) -
 @pytest.fixture
 def written(member: Member) -> set[str]:
     """The name of every metric in a metrics file with peers, quotas, a removed peer with
-    pins waiting, a release held, a full check and a node connected to no member."""
+    pins waiting, a release held, a full check, a possession check and a node connected to
+    no member."""
     member.record("alice", PEER)
     member.record("bob", KEY, failing_days=2)
     member.waiting(("bob",), ("gone",), held="refusing to release 16 of 20 pins")
@@ -292,6 +295,9 @@ def written(member: Member) -> set[str]:
         "bob": {"report": None, "problem": "x"},
     }
     member.store.save_seen(ReportsSeen(made, SEED_PEER, "bafkqaaa", members))
+    # Alice's node lacked a block of this member's content at its possession check.
+    check = MemberCheck(PEER, asked=16, verified=15, missing=1, checked_at=made)
+    member.store.save_checks(Checks(made, made, "bafkqaaa", {"alice": check.to_json()}))
     member.configure(
         {"name": "alice", "ipns": PEER, "max_pins": 5, "max_bytes": 10_000},
         {"name": "bob", "ipns": KEY},
