@@ -22,7 +22,7 @@ from ..errors import ReportError
 from ..state.store import Checks, ReportsSeen
 from .figures import PeerFigures
 from .holdings import Holding, Holdings, holding, holdings_of
-from .possession import FAILED, NOT_CHECKED, MemberCheck
+from .possession import FAILED, NOT_CHECKED, MemberCheck, member_checks
 
 THIS_MEMBER = "(this member)"
 # Why a peer has no report when its report's IPNS name is not known (config.json ``report``).
@@ -147,11 +147,6 @@ def stored_view(
         return None
     reports = [stored_report(peer, entry, config) for peer, entry in seen.members.items()]
     return view(config, (seen.own_name, seen.own_root), mine, reports, now, member_checks(checks))
-
-
-def member_checks(checks: Checks | None) -> dict[str, MemberCheck]:
-    members = checks.members if checks else {}
-    return {name: MemberCheck.from_json(data) for name, data in members.items()}
 
 
 def view(

@@ -19,9 +19,10 @@ from ..ipfs.cid import CidKey
 from ..ipfs.kubo import KuboClient
 from ..ipfs.naming import publish_root
 from ..state.store import StateDir
-from .copies import NO_REPORT, MemberReport, View, member_checks, view
+from .copies import NO_REPORT, MemberReport, View, view
 from .figures import figures
 from .holdings import MAX_REPORT_BYTES, REPORT_FILE, Holdings, parse_holdings
+from .possession import member_checks
 
 REPORT_PIN = "ipfs-consortium-report"
 

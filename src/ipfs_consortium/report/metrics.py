@@ -22,9 +22,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..config import Config
 from ..state.store import Snapshot, StateDir, replace_atomically
-from .copies import member_checks, stored_view
+from .copies import stored_view
 from .figures import Figures, PeerFigures, figures
-from .possession import FAILED
+from .possession import FAILED, member_checks
 from .run_report import SyncReport
 
 _PREFIX = "ipfs_consortium_"

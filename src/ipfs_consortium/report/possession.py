@@ -57,12 +57,13 @@ class MemberCheck:
         return ", ".join([f"{self.asked} asked", *parts])
 
 
+def member_checks(checks: Checks | None) -> dict[str, MemberCheck]:
+    members = checks.members if checks else {}
+    return {name: MemberCheck.from_json(data) for name, data in members.items()}
+
+
 def failed_members(checks: Checks) -> list[str]:
-    return [
-        name
-        for name, data in checks.members.items()
-        if MemberCheck.from_json(data).result == FAILED
-    ]
+    return [name for name, check in member_checks(checks).items() if check.result == FAILED]
 
 
 def checks_json(checks: Checks) -> dict[str, Any]:
@@ -74,8 +75,7 @@ def render_checks(checks: Checks) -> str:
     if checks.error:
         return checks.error
     lines = []
-    for name, data in checks.members.items():
-        check = MemberCheck.from_json(data)
+    for name, check in member_checks(checks).items():
         text = f"{name}: {check.result.replace('_', ' ')} ({check.summary()})"
         if check.asked:
             text += f", {check.bytes} bytes in {check.seconds:.2f}s"

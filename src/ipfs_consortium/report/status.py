@@ -8,9 +8,9 @@ from typing import Any
 from ..config import Config
 from ..state.store import Checks, StateDir
 from ..sync.reach import Reach
-from .copies import member_checks, stored_view
+from .copies import stored_view
 from .figures import Figures, PeerFigures, ReleaseFigures, figures
-from .possession import FAILED
+from .possession import FAILED, member_checks
 
 
 def _load(config: Config, state_dir: Path) -> Figures:

@@ -31,10 +31,16 @@ from ..config import Config, Peer
 from ..errors import KuboError, KuboRefused, KuboUnreachable
 from ..ipfs.cid import CidKey, block_matches, checkable, key_of_canonical, key_text
 from ..ipfs.kubo import KuboClient
-from ..report.copies import THIS_MEMBER, Content, MemberReport, stored_report, view
+from ..report.copies import (
+    THIS_MEMBER,
+    Content,
+    MemberReport,
+    stored_report,
+    view,
+)
 from ..report.exchange import own_content, read_reports
 from ..report.figures import figures
-from ..report.possession import MemberCheck
+from ..report.possession import MemberCheck, member_checks
 from ..state.store import Checks, PeerState, ReportsSeen, StateDir
 from .read import Reading, read_peer
 
@@ -125,10 +131,7 @@ def check_members(
     """Check every member whose report claims ``own`` in full, side by side. Kubo
     unreachable or refusing a call raises: the others are not at fault."""
     rng = rng or random.Random()
-    before = {
-        name: MemberCheck.from_json(data)
-        for name, data in (previous.members if previous else {}).items()
-    }
+    before = member_checks(previous)
     stamp = now.isoformat()
     sample: list[str] = []
     if own.ipns is None or own.root is None:
@@ -139,25 +142,16 @@ def check_members(
         )
         reason = "" if sample else "no block of this member's content is on its own node"
     claims = {holder.member: holder.state for holder in own.holders}
-    results: dict[str, MemberCheck] = {}
-    asked: list[Peer] = []
-    for peer in config.peers:
-        state = claims.get(peer.name, "no_report")
-        why = reason or (
-            ""
-            if state in _CLAIMS_FULL
-            else f"its report claims no full copy ({state.replace('_', ' ')})"
-        )
-        if why:
-            last = before.get(peer.name)
-            results[peer.name] = MemberCheck(
-                peer.peer_id,
-                checked_at=stamp,
-                verified_at=last.verified_at if last else None,
-                detail=why,
-            )
-        else:
-            asked.append(peer)
+    why_not = {
+        peer.name: reason or _no_full_claim(claims.get(peer.name, "no_report"))
+        for peer in config.peers
+    }
+    asked = [peer for peer in config.peers if not why_not[peer.name]]
+    results = {
+        peer.name: _not_checked(peer, before.get(peer.name), stamp, why_not[peer.name])
+        for peer in config.peers
+        if why_not[peer.name]
+    }
     if asked:
         workers = max(1, min(config.concurrency, len(asked)))
         with ThreadPoolExecutor(workers, thread_name_prefix="check") as pool:
@@ -168,6 +162,17 @@ def check_members(
             results.update((peer.name, check) for peer, check in zip(asked, checked, strict=True))
     members = {peer.name: results[peer.name].to_json() for peer in config.peers}
     return Checks(stamp, next_due(config, now, rng), own.root, members)
+
+
+def _no_full_claim(state: str) -> str:
+    if state in _CLAIMS_FULL:
+        return ""
+    return f"its report claims no full copy ({state.replace('_', ' ')})"
+
+
+def _not_checked(peer: Peer, last: MemberCheck | None, stamp: str, why: str) -> MemberCheck:
+    verified_at = last.verified_at if last else None
+    return MemberCheck(peer.peer_id, checked_at=stamp, verified_at=verified_at, detail=why)
 
 
 def next_due(config: Config, now: datetime, rng: random.Random | None = None) -> str:
@@ -241,10 +246,9 @@ def _check(
     last: MemberCheck | None,
     stamp: str,
 ) -> MemberCheck:
-    verified_at = last.verified_at if last else None
     if peer.peer_id is None:
-        detail = "its node's peer ID is not known (peer_id in config.json)"
-        return MemberCheck(None, checked_at=stamp, verified_at=verified_at, detail=detail)
+        why = "its node's peer ID is not known (peer_id in config.json)"
+        return _not_checked(peer, last, stamp, why)
     target = f"/p2p/{peer.peer_id}"
     started = time.monotonic()
     try:
@@ -258,9 +262,9 @@ def _check(
     except KuboUnreachable:
         raise
     except KuboError as exc:
-        detail = f"not checked: {exc}"
-        return MemberCheck(peer.peer_id, checked_at=stamp, verified_at=verified_at, detail=detail)
+        return _not_checked(peer, last, stamp, str(exc))
     seconds = round(time.monotonic() - started, 3)
+    verified_at = last.verified_at if last else None
     if counts["verified"] == len(blocks):
         verified_at = stamp
     check = MemberCheck(
