@@ -86,6 +86,8 @@ def test_a_member_that_lost_blocks_is_caught_and_no_longer_a_full_copy(
     assert (holder["state"], holder["check"]["missing"]) == ("failed_check", blocks)
     text = run_cli(alice.capsys, "copies", "--config", str(alice.config)).out
     assert f"bob: failed check (6 of 6 CIDs; blocks checked 0m ago: {blocks} asked, " in text
+    text = run_cli(alice.capsys, "verify", "--config", str(alice.config)).out
+    assert text.startswith(f"bob: failed ({blocks} asked, {blocks} missing), 0 bytes in ")
 
     # Her sync says so in the metrics and in status, and a check releases nothing.
     assert alice.sync().code == EXIT_OK

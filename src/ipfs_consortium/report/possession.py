@@ -49,9 +49,7 @@ class MemberCheck:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def summary(self) -> str:
-        """One phrase for a person: "16 asked, 12 verified, 4 missing"."""
-        if self.result == NOT_CHECKED:
-            return f"not checked: {self.detail}" if self.detail else "not checked"
+        """What a check asked and found, for a person: "16 asked, 12 verified, 4 missing"."""
         counts = ("verified", "missing", "wrong", "unreachable")
         parts = [f"{getattr(self, name)} {name}" for name in counts if getattr(self, name)]
         return ", ".join([f"{self.asked} asked", *parts])
@@ -71,15 +69,17 @@ def checks_json(checks: Checks) -> dict[str, Any]:
 
 
 def render_checks(checks: Checks) -> str:
-    """One line for each member, then the next check."""
+    """One line for each member."""
     if checks.error:
         return checks.error
     lines = []
     for name, check in member_checks(checks).items():
-        text = f"{name}: {check.result.replace('_', ' ')} ({check.summary()})"
-        if check.asked:
-            text += f", {check.bytes} bytes in {check.seconds:.2f}s"
-        if check.detail and check.result != NOT_CHECKED:
+        if check.result == NOT_CHECKED:
+            lines.append(f"{name}: not checked ({check.detail})")
+            continue
+        text = f"{name}: {check.result} ({check.summary()}), "
+        text += f"{check.bytes} bytes in {check.seconds:.2f}s"
+        if check.detail:
             text += f": {check.detail}"
         lines.append(text)
     return "\n".join(lines or ["no members to check"])
