@@ -12,7 +12,7 @@ import pytest
 
 from ipfs_consortium.exit_codes import EXIT_CHECK_FAILED, EXIT_OK
 from ipfs_consortium.ipfs.cid import block_matches, checkable, cid_key, parse_cid
-from tests.conftest import Net, Party, Run, mirrored, party_of, run_cli
+from tests.conftest import Member, Net, Party, Run, mirrored, party_of, run_cli
 
 # More than Alice's content has blocks: every block is asked.
 ALL_BLOCKS = 1000
@@ -167,6 +167,18 @@ def test_checking_can_be_turned_off(pair: list[Party]) -> None:
     assert (alice.home / "state" / "checks.json").read_text() == before
     status = run_cli(alice.capsys, "status", "--config", str(alice.config)).out
     assert "possession checks: off (check_interval is null)" in status
+
+
+def test_a_node_that_cannot_mount_its_blocks_still_syncs_and_says_why(member: Member) -> None:
+    member.node.rpc("config", "Experimental.Libp2pStreamMounting", "false", bool=True)
+    member.node.restart()
+    member.configure([])
+
+    run = member.sync()
+
+    assert run.code == EXIT_OK, run.err
+    assert "blocks are not open to the others' possession checks" in run.err
+    assert "Experimental.Libp2pStreamMounting" in run.err
 
 
 def test_a_block_is_checked_against_its_cid() -> None:

@@ -72,7 +72,11 @@ def serve(client: KuboClient, config: Config) -> None:
     except KuboUnreachable:
         raise
     except (KuboError, KuboRefused) as exc:
-        log.warning("this node's blocks are not open to the others' possession checks (%s)", exc)
+        log.warning(
+            "this node's blocks are not open to the others' possession checks (%s); Kubo "
+            "needs Experimental.Libp2pStreamMounting and Gateway.NoFetch, as the kubo role "
+            "sets them", exc,
+        )  # fmt: skip
         return
     log.info("this node's gateway %s answers the others' possession checks", config.gateway)
 
