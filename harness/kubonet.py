@@ -134,6 +134,7 @@ class KuboNode:
 
     def start(self, timeout: float = 60) -> None:
         (self.repo / "api").unlink(missing_ok=True)
+        (self.repo / "gateway").unlink(missing_ok=True)
         log = open(self.repo / "daemon.log", "ab")  # noqa: SIM115 - lives as long as the daemon
         self.process = subprocess.Popen(
             [self.binary, "daemon", "--enable-gc=false"],
@@ -146,7 +147,8 @@ class KuboNode:
                     f"kubo daemon exited: {(self.repo / 'daemon.log').read_text()[-2000:]}"
                 )
             api_file = self.repo / "api"
-            if api_file.exists():
+            # Kubo writes each file once that listener is up, the gateway's last or not.
+            if api_file.exists() and (self.repo / "gateway").exists():
                 host, port = api_file.read_text().strip().split("/")[2::2]
                 self.api = f"http://{host}:{port}"
                 try:
