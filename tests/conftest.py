@@ -13,6 +13,7 @@ import pytest
 
 from harness.kubonet import KuboNode, Net, kubo_binary
 from ipfs_consortium.cli import main
+from ipfs_consortium.ipfs.cid import parse_cid
 from ipfs_consortium.report.exchange import REPORT_PIN
 
 
@@ -88,7 +89,10 @@ class Member:
     capsys: pytest.CaptureFixture[str]
 
     def configure(self, peers: list[Any], **settings: Any) -> None:
-        config = {"peers": peers, "api": self.node.api, "state_dir": str(self.state_dir)}
+        config = {
+            "peers": peers, "api": self.node.api, "gateway": self.node.gateway,
+            "state_dir": str(self.state_dir),
+        }  # fmt: skip
         self.config_path.write_text(json.dumps(config | settings))
 
     def cli(self, *args: str) -> Run:
@@ -96,6 +100,65 @@ class Member:
 
     def sync(self, *args: str) -> Run:
         return self.cli("sync", "--config", str(self.config_path), "--json", *args)
+
+
+REPORT_KEY = "ipfs-consortium-report"
+
+
+@dataclass
+class Party:
+    """A member: its node, its report's name, its config and state directory."""
+
+    name: str
+    node: KuboNode
+    report: str
+    cids: list[str]
+    home: Path
+    capsys: pytest.CaptureFixture[str]
+
+    @property
+    def config(self) -> Path:
+        return self.home / "config.json"
+
+    def configure(self, others: list[Party], peer: dict[str, dict[str, Any]] | None = None,
+                  **settings: Any) -> None:  # fmt: skip
+        peers = [
+            {"name": o.name, "ipns": o.node.peer_id, "report": o.report}
+            | (peer or {}).get(o.name, {})
+            for o in others
+        ]
+        config = {
+            "peers": peers, "api": self.node.api, "gateway": self.node.gateway,
+            "state_dir": str(self.home / "state"), "metrics_file": str(self.home / "metrics.prom"),
+            # Every sync is a heartbeat: it publishes and reads the reports.
+            "report_interval": 0.001,
+            "resolve_timeout": 10,
+        }  # fmt: skip
+        self.config.write_text(json.dumps(config | settings))
+
+    def sync(self) -> Run:
+        return run_cli(self.capsys, "sync", "--config", str(self.config), "--json")
+
+    def copies(self) -> Run:
+        return run_cli(self.capsys, "copies", "--config", str(self.config), "--json")
+
+    def verify(self) -> Run:
+        return run_cli(self.capsys, "verify", "--config", str(self.config), "--json")
+
+    def metric(self, name: str) -> float | None:
+        for line in (self.home / "metrics.prom").read_text().splitlines():
+            if line.startswith(f"ipfs_consortium_{name} "):
+                return float(line.split()[-1])
+        return None
+
+
+def party_of(net: Net, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Party:
+    node = net.node(name=name)
+    cids = [parse_cid(node.add(f"{name}'s file {i}".encode(), pin=True)) for i in range(4)]
+    node.publish_json_dir({"files.json": cids})
+    # As the kubo role makes it for a new member, so that the others know its name.
+    report = node.new_key(REPORT_KEY)
+    return Party(name, node, report, cids, tmp_path / name, capsys)
 
 
 @pytest.fixture

@@ -5,80 +5,24 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from harness.kubonet import KuboNode
 from ipfs_consortium.exit_codes import EXIT_FEW_COPIES, EXIT_OK
 from ipfs_consortium.ipfs.cid import parse_cid
 from ipfs_consortium.report.exchange import REPORT_PIN
 from ipfs_consortium.report.holdings import MAX_REPORT_BYTES, REPORT_FILE
-from tests.conftest import Net, Run, mirrored, run_cli
+from tests.conftest import REPORT_KEY, Net, Party, Run, mirrored, party_of, run_cli
 
-REPORT_KEY = "ipfs-consortium-report"
 NAMES = ("alice", "bob", "carol")
-
-
-@dataclass
-class Party:
-    """A member: its node, its report's name, its config and state directory."""
-
-    name: str
-    node: KuboNode
-    report: str
-    cids: list[str]
-    home: Path
-    capsys: pytest.CaptureFixture[str]
-
-    @property
-    def config(self) -> Path:
-        return self.home / "config.json"
-
-    def configure(self, others: list[Party], peer: dict[str, dict[str, Any]] | None = None,
-                  **settings: Any) -> None:  # fmt: skip
-        peers = [
-            {"name": o.name, "ipns": o.node.peer_id, "report": o.report}
-            | (peer or {}).get(o.name, {})
-            for o in others
-        ]
-        config = {
-            "peers": peers, "api": self.node.api, "state_dir": str(self.home / "state"),
-            "metrics_file": str(self.home / "metrics.prom"),
-            # Every sync is a heartbeat: it publishes and reads the reports.
-            "report_interval": 0.001,
-            "resolve_timeout": 10,
-        }  # fmt: skip
-        self.config.write_text(json.dumps(config | settings))
-
-    def sync(self) -> Run:
-        return run_cli(self.capsys, "sync", "--config", str(self.config), "--json")
-
-    def copies(self) -> Run:
-        return run_cli(self.capsys, "copies", "--config", str(self.config), "--json")
-
-    def metric(self, name: str) -> float | None:
-        for line in (self.home / "metrics.prom").read_text().splitlines():
-            if line.startswith(f"ipfs_consortium_{name} "):
-                return float(line.split()[-1])
-        return None
-
-
-def _party(net: Net, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Party:
-    node = net.node(name=name)
-    cids = [parse_cid(node.add(f"{name}'s file {i}".encode(), pin=True)) for i in range(4)]
-    node.publish_json_dir({"files.json": cids})
-    # As the kubo role makes it for a new member, so that the others know its name.
-    report = node.new_key(REPORT_KEY)
-    return Party(name, node, report, cids, tmp_path / name, capsys)
 
 
 @pytest.fixture
 def consortium(net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[Party]:
-    parties = [_party(net, name, tmp_path, capsys) for name in NAMES]
+    parties = [party_of(net, name, tmp_path, capsys) for name in NAMES]
     for party in parties:
         party.home.mkdir()
         party.configure([o for o in parties if o is not party], report_stale_after=3600)
@@ -180,7 +124,7 @@ def test_a_bad_report_is_refused_in_one_line_and_changes_no_pin(
 def test_a_report_that_cannot_be_published_is_a_warning_not_a_failure(
     net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    publisher = _party(net, "publisher", tmp_path, capsys)
+    publisher = party_of(net, "publisher", tmp_path, capsys)
     # A member's token from before holdings reports: no key/gen.
     token = "bearer:old-sync-token"
     paths = ["/api/v0/add", "/api/v0/cat", "/api/v0/files/stat", "/api/v0/id",

@@ -237,8 +237,8 @@ def test_a_full_check_reads_no_unchanged_peer_again(net: Net, member: Member) ->
     run = member.sync("--verify")
 
     assert run.code == 0 and run.json["full_check"]
-    assert run.json["rpc_calls"] == len(publishers) + 3, (
-        "id, swarm/peers, a resolve each, one pin/ls"
+    assert run.json["rpc_calls"] == len(publishers) + 4, (
+        "id, swarm/peers, a resolve each, one pin/ls, p2p/ls"
     )
     assert all(p["unchanged"] and p["already_pinned"] == 21 for p in run.json["peers"])
 

@@ -91,9 +91,21 @@ def test_a_token_allowed_only_rpc_paths_syncs_publishes_and_nothing_else(
         for cids in ([x], [y])
     ]  # fmt: skip
 
+    # Alice mirrors what the member published, and her report says so: the member's
+    # check of her copy is the last kind of call.
+    mirror = Member(alice, tmp_path / "alice.json", tmp_path / "alice-state", capsys)
+    mirror.configure([{"name": "member", "ipns": node.peer_id}])
+    assert mirror.sync().code == 0
+    report = alice.rpc("key/list")["Keys"]
+    member.configure([{"name": "alice", "ipns": alice.peer_id, "report": next(
+        k["Id"] for k in report if k["Name"] == "ipfs-consortium-report")}],
+        release_after=0, api_auth_file=str(secret))  # fmt: skip
+    checked = member.cli("verify", "--config", str(member.config_path), "--json")
+
     assert (first.code, second.code) == (0, 0), first.err + second.err
     assert x not in node.recursive_pins() and y in node.recursive_pins()
     assert [run.code for run in published] == [0, 0], [run.err for run in published]
+    assert checked.json["members"]["alice"]["result"] == "verified", checked.out + checked.err
     assert called == set(RPC_PATHS), "every path of the list is used, and none other"
     headers = {"Authorization": f"Bearer {token}"}
     answers = {

@@ -32,7 +32,10 @@ def test_a_run_whose_peers_are_unchanged_lists_no_pins_and_rewrites_no_list(
     run = member.sync()
 
     assert run.code == 0 and not run.json["full_check"]
-    assert run.json["rpc_calls"] == 4, "id, swarm/peers and one resolve a peer: no pin/ls, no reads"
+    assert run.json["rpc_calls"] == 5, (
+        "id, swarm/peers, one resolve a peer and p2p/ls (this node's blocks stay open to the "
+        "others' checks): no pin/ls, no reads"
+    )
     assert [(p["unchanged"], p["wanted"], p["already_pinned"]) for p in run.json["peers"]] == [
         (True, 3, 3),
         (True, 3, 3),

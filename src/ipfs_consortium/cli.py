@@ -1,4 +1,4 @@
-"""The ``ipfs-consortium`` command line: sync, publish, status, copies, forget,
+"""The ``ipfs-consortium`` command line: sync, publish, status, copies, verify, forget,
 check-config."""
 
 import argparse
@@ -18,6 +18,7 @@ from .errors import (
     OutputClosed,
 )
 from .exit_codes import (
+    EXIT_CHECK_FAILED,
     EXIT_FEW_COPIES,
     EXIT_HELP,
     EXIT_INTERRUPTED,
@@ -29,7 +30,9 @@ from .forget import forget_peer
 from .ipfs.kubo import KuboClient
 from .publish import publish
 from .report.exchange import consortium_view
+from .report.possession import checks_json, failed_members, render_checks
 from .report.status import render_status, status_json
+from .sync.possession import verify_now
 from .sync.run import run_sync
 
 log = logging.getLogger("ipfs_consortium")
@@ -95,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     copies.add_argument("--config", type=Path, help=config_help)
     copies.add_argument("--state-dir", type=Path, help=state_help)
     _flag(copies, "--json", "print JSON")
+
+    verify = _command(
+        commands,
+        "verify",
+        "check now that the members whose reports claim this member's content hold its blocks",
+    )
+    verify.add_argument("--config", type=Path, help=config_help)
+    verify.add_argument("--state-dir", type=Path, help=state_help)
+    _flag(verify, "--json", "print JSON")
 
     forget = _command(commands, "forget", "release now the pins of a peer removed from the config")
     forget.add_argument("peer", help="the peer's name, as in its pins and in status")
@@ -214,6 +226,13 @@ def _copies(args: argparse.Namespace) -> int:
     return EXIT_FEW_COPIES if found.too_few else EXIT_OK
 
 
+def _verify(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    checks = verify_now(config, _state_dir(args.state_dir, config))
+    _print(json.dumps(checks_json(checks), indent=2) if args.json else render_checks(checks))
+    return EXIT_CHECK_FAILED if failed_members(checks) else EXIT_OK
+
+
 def _forget(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     result = forget_peer(config, _state_dir(args.state_dir, config), args.peer, args.dry_run)
@@ -245,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handlers = {
         "sync": _sync, "publish": _publish, "status": _status, "copies": _copies,
-        "forget": _forget, "check-config": _check_config,
+        "verify": _verify, "forget": _forget, "check-config": _check_config,
     }  # fmt: skip
     try:
         return handlers[args.command](args)

@@ -6,6 +6,7 @@ that a typo never silently falls back to a default.
 """
 
 import base64
+import ipaddress
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from .errors import CIDError, ConfigError
 from .ipfs.cid import (
@@ -276,6 +278,26 @@ def _api(reader: _Reader, key: str, default: str) -> str:
         raise reader.fail(key, f"{value!r} {exc}") from None
 
 
+def _gateway(reader: _Reader, key: str, default: str) -> str:
+    """The gateway as the multiaddr ``p2p listen`` hands streams to. Loopback only: every
+    member that opens the protocol reaches it."""
+    value = reader.string(key, default)
+    try:
+        url = urlsplit(normalize_api(value))
+        host = "127.0.0.1" if url.hostname == "localhost" else url.hostname or ""
+        address, port = ipaddress.ip_address(host), url.port
+    except ValueError as exc:
+        raise reader.fail(key, f"{value!r} {exc}") from None
+    if not address.is_loopback or port is None:
+        raise reader.fail(key, f"{value!r} must be a loopback address with a port")
+    return f"/ip{address.version}/{address}/tcp/{port}"
+
+
+def _optional_seconds(reader: _Reader, key: str, default: float | None) -> float | None:
+    value = reader.data.get(key, default)
+    return None if value is None else reader.seconds(key, value)
+
+
 def _api_auth(reader: _Reader, key: str, default: ApiAuth | None) -> ApiAuth | None:
     path = reader.optional_path(key)
     try:
@@ -309,6 +331,7 @@ _SECONDS_OR_ZERO = _span(0, math.inf, "a number of seconds (0 or more)")
 # says so (null): the size of Kubo's default StorageMax (10GB).
 _MAX_BYTES: int | None = 10 * _GiB
 _REPORT_KEY: str | None = "ipfs-consortium-report"
+_CHECK_INTERVAL: float | None = 3 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -346,6 +369,11 @@ class Config:
     publish_key: str = _setting("self", _key_name)
     # Full copies of this member's content the other members must hold (0: no minimum).
     min_copies: int = _setting(0, _whole(0))
+    # The possession checks (sync/possession.py): this node's gateway, which the others'
+    # checks reach; how often this member checks them (None: never), and how many blocks.
+    gateway: str = _setting("/ip4/127.0.0.1/tcp/8080", _gateway)
+    check_interval: float | None = _setting(_CHECK_INTERVAL, _optional_seconds)
+    check_blocks: int = _setting(16, _whole(1))
     source: str = field(default="<defaults>", compare=False)
 
 

@@ -9,6 +9,7 @@ EXIT_USAGE = 2
 EXIT_KUBO_DOWN = 3
 EXIT_LOCKED = 4
 EXIT_FEW_COPIES = 5
+EXIT_CHECK_FAILED = 6
 # As a shell reports a command that SIGINT or SIGPIPE ended: 128 + the signal's number.
 EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_CLOSED = 141
@@ -24,6 +25,7 @@ EXIT_HELP = f"""exit codes:
   {EXIT_KUBO_DOWN}  Kubo's RPC API was unreachable, or what answers there is not Kubo
   {EXIT_LOCKED}  another sync holds the lock on the state directory
   {EXIT_FEW_COPIES}  copies: fewer full copies of this member's content than min_copies
+  {EXIT_CHECK_FAILED}  verify: a member's node lacked blocks it should hold, or answered wrong bytes
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
   {EXIT_OUTPUT_CLOSED}  standard output was closed before all was written (its reader went away)
 """

@@ -16,6 +16,7 @@ codecs and multibases a manifest may use are all this needs.
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -251,3 +252,41 @@ def cid_key_codec(text: str) -> tuple[CidKey, int]:
     except ValueError as exc:
         raise CIDError(f"{text[:80]!r} is not a CID: {exc}") from exc
     return int.from_bytes(data, "big"), codec
+
+
+# The multihash functions whose digests this tool can check a block against, by code.
+_HASHES: dict[int, Callable[[bytes], bytes]] = {
+    0x11: lambda data: hashlib.sha1(data, usedforsecurity=False).digest(),
+    _SHA2_256: lambda data: hashlib.sha256(data).digest(),
+    0x13: lambda data: hashlib.sha512(data).digest(),
+    0x14: lambda data: hashlib.sha3_512(data).digest(),
+    0x16: lambda data: hashlib.sha3_256(data).digest(),
+    0xB220: lambda data: hashlib.blake2b(data, digest_size=32).digest(),
+    0xB240: lambda data: hashlib.blake2b(data).digest(),
+}
+
+
+def _multihash(key: CidKey) -> tuple[int, bytes]:
+    """The hash function's code and the digest of a CID key."""
+    data = key.to_bytes((key.bit_length() + 7) // 8, "big")
+    pos = 0
+    if data[:1] == b"\x01":
+        _version, pos = _read_varint(data, 0)
+        _codec, pos = _read_varint(data, pos)
+    code, pos = _read_varint(data, pos)
+    _length, pos = _read_varint(data, pos)
+    return code, data[pos:]
+
+
+def checkable(key: CidKey) -> bool:
+    """Whether a block's bytes can be checked against ``key`` here: an identity CID holds
+    its block itself, a few hash functions are not in hashlib (blake3), and a digest cut
+    short proves little."""
+    code, digest = _multihash(key)
+    return code in _HASHES and len(digest) >= 16
+
+
+def block_matches(key: CidKey, block: bytes) -> bool:
+    """Whether ``block`` hashes to ``key`` (a checkable one)."""
+    code, digest = _multihash(key)
+    return _HASHES[code](block)[: len(digest)] == digest

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -39,18 +39,29 @@ LINK_FILE = 2
 
 # Every RPC path this client calls: all that a token for the sync and publish needs in
 # Kubo's API.Authorizations (AllowedPaths, which Kubo matches as string prefixes; none of
-# these is the prefix of another command). The client refuses any other path, so a new
-# call cannot be added without adding it here; playbooks/member.yml gives the sync's token
-# exactly this list (tests/test_sync_token.py checks the two agree and that a token allowed
-# only these runs a sync and a publish).
+# these is the prefix of another command but refs, which lets the token also list the
+# node's blocks through refs/local: no more than it may read). The client refuses any
+# other path, so a new call cannot be added without adding it here; playbooks/member.yml
+# gives the sync's token exactly this list (tests/test_sync_token.py checks the two agree
+# and that a token allowed only these runs a sync and a publish).
 RPC_PATHS = tuple(
     f"/api/v0/{command}"
     for command in (
         "add", "cat", "dag/resolve", "files/stat", "id", "key/gen", "key/list", "ls",
-        "name/publish", "name/resolve", "pin/add", "pin/ls", "pin/rm", "repo/stat",
-        "swarm/peers", "version",
+        "name/publish", "name/resolve", "p2p/close", "p2p/forward", "p2p/listen", "p2p/ls",
+        "pin/add", "pin/ls", "pin/rm", "refs", "repo/stat", "swarm/peers", "version",
     )
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A libp2p stream mount (``p2p/ls``): a listener's listen address is this node's
+    /p2p/ address, a forward's target is the other node's."""
+
+    protocol: str
+    listen: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -408,6 +419,48 @@ class KuboClient:
             return None
         path = _field(answer, "Path")
         return path if isinstance(path, str) else None
+
+    def refs(self, cids: Sequence[str]) -> Generator[str | KuboError, None, None]:
+        """Every block below ``cids`` that this node holds, each once; for a CID whose
+        DAG it does not hold in full, a KuboError in the stream, and nothing is fetched."""
+        params = [("arg", cid) for cid in cids]
+        params += [("recursive", "true"), ("unique", "true"), ("offline", "true")]
+        for entry in self._lines("refs", params):
+            error = _field(entry, "Err")
+            if error:
+                yield KuboError(f"Kubo refs: {error}")
+            else:
+                yield _cid("refs", entry, "Ref")
+
+    def streams(self) -> list[Stream]:
+        answer = self._json("p2p/ls", [("headers", "true")])
+        entries = _field(answer, "Listeners") or []
+        if not isinstance(entries, list):
+            raise _unexpected("p2p/ls", answer)
+        return [
+            Stream(
+                _required("p2p/ls", entry, "Protocol"),
+                _required("p2p/ls", entry, "ListenAddress"),
+                _required("p2p/ls", entry, "TargetAddress"),
+            )
+            for entry in entries
+        ]
+
+    def p2p_listen(self, protocol: str, target: str) -> None:
+        """Hand every stream other nodes open for ``protocol`` to ``target``."""
+        self._post("p2p/listen", [("arg", protocol), ("arg", target)]).close()
+
+    def p2p_forward(self, protocol: str, listen: str, peer_id: str) -> None:
+        """Carry each connection to ``listen`` over a ``protocol`` stream to ``peer_id``."""
+        params = [("arg", protocol), ("arg", listen), ("arg", f"/p2p/{peer_id}")]
+        self._post("p2p/forward", params).close()
+
+    def p2p_close(self, protocol: str, *, listen: str = "", target: str = "") -> None:
+        """Close the mounts of ``protocol`` with that listen or target address."""
+        params = [("protocol", protocol)]
+        params += [("listen-address", listen)] if listen else []
+        params += [("target-address", target)] if target else []
+        self._post("p2p/close", params).close()
 
     def publish(self, path: str, key: str, timeout: float | None = None) -> str:
         """Point ``key`` at ``path``. With ``timeout``, Kubo gives up putting the record on

@@ -5,20 +5,24 @@ judged by its holdings report (holdings.py): ``full`` (it follows the content's 
 root and holds every CID that root lists), ``partial`` (same root, some missing, and
 why), ``other_root`` (it follows another root), ``not_following``, or, not counted,
 ``stale`` (its report is older than report_stale_after), ``no_report`` (its report's name
-is not known) and ``refused`` (its report could not be read or was refused). For a peer's
-content this member is a holder too, judged from its own records. The full copies of this
+is not known) and ``refused`` (its report could not be read or was refused). A holder
+whose report claims a full copy of this member's content but whose last possession check
+(possession.py) found blocks missing or wrong is ``failed_check``, not counted. For a
+peer's content this member is a holder too, judged from its own records. The full copies of this
 member's content are the headline; below ``min_copies`` the ``copies`` command fails.
 """
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Config
 from ..errors import ReportError
-from ..state.store import ReportsSeen
+from ..state.store import Checks, ReportsSeen
 from .figures import PeerFigures
 from .holdings import Holding, Holdings, holding, holdings_of
+from .possession import FAILED, NOT_CHECKED, MemberCheck, member_checks
 
 THIS_MEMBER = "(this member)"
 # Why a peer has no report when its report's IPNS name is not known (config.json ``report``).
@@ -44,10 +48,16 @@ class Holder:
     missing_why: dict[str, int] = field(default_factory=dict)
     report_made: str | None = None
     detail: str = ""
+    # The last possession check of this member's own content at the holder.
+    check: MemberCheck | None = None
 
     @property
     def full(self) -> bool:
         return self.state == "full"
+
+    def to_json(self) -> dict[str, Any]:
+        check = None if self.check is None else self.check.to_json()
+        return {f: v for f, v in asdict(self).items() if f != "check"} | {"check": check}
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class Content:
         return sum(holder.full for holder in self.holders)
 
     def to_json(self) -> dict[str, Any]:
-        holders = [asdict(holder) for holder in self.holders]
+        holders = [holder.to_json() for holder in self.holders]
         head = {"member": self.member, "ipns": self.ipns, "root": self.root}
         return head | {"full_copies": self.full_copies, "holders": holders}
 
@@ -125,13 +135,18 @@ def stored_report(peer: str, entry: dict[str, Any], config: Config) -> MemberRep
 
 
 def stored_view(
-    config: Config, seen: ReportsSeen | None, mine: list[PeerFigures], now: datetime
+    config: Config,
+    seen: ReportsSeen | None,
+    mine: list[PeerFigures],
+    now: datetime,
+    checks: Checks | None,
 ) -> View | None:
-    """The view from the reports the last heartbeat kept (None: none was read yet)."""
+    """The view from the reports the last heartbeat kept (None: none was read yet) and the
+    last possession checks."""
     if seen is None:
         return None
     reports = [stored_report(peer, entry, config) for peer, entry in seen.members.items()]
-    return view(config, (seen.own_name, seen.own_root), mine, reports, now)
+    return view(config, (seen.own_name, seen.own_root), mine, reports, now, member_checks(checks))
 
 
 def view(
@@ -140,9 +155,12 @@ def view(
     mine: list[PeerFigures],
     reports: list[MemberReport],
     now: datetime,
+    checks: Mapping[str, MemberCheck] | None = None,
 ) -> View:
     """The view from this member: its own content's ``own`` (IPNS name, root), what it
-    holds of each peer (``mine``), and each peer's report."""
+    holds of each peer (``mine``), each peer's report, and the possession checks of this
+    member's content at each peer (``checks``)."""
+    checks = checks or {}
     by_peer = {r.peer: r for r in reports}
     stale_before = now - timedelta(seconds=config.report_stale_after)
     made = now.isoformat(timespec="seconds")
@@ -151,7 +169,10 @@ def view(
         THIS_MEMBER,
         name,
         root,
-        [_judge(p.name, by_peer.get(p.name), name, root, stale_before) for p in config.peers],
+        [
+            _checked(_judge(p.name, by_peer.get(p.name), name, root, stale_before), checks)
+            for p in config.peers
+        ],
     )
     peers = []
     for figures in mine:
@@ -185,6 +206,15 @@ def _judge(
     return _holder(member, entry, root, report.made)
 
 
+def _checked(holder: Holder, checks: Mapping[str, MemberCheck]) -> Holder:
+    """``holder`` with its last possession check: a full copy that failed it is none."""
+    check = checks.get(holder.member)
+    if check is None:
+        return holder
+    failed = holder.full and check.result == FAILED
+    return replace(holder, state="failed_check" if failed else holder.state, check=check)
+
+
 def _holder(member: str, entry: Holding, root: str | None, made: str) -> Holder:
     if root is not None and entry.root != root:
         state = "other_root"
@@ -204,15 +234,22 @@ def _full_copies(count: int) -> str:
 
 def _holder_line(holder: Holder, now: str) -> str:
     text = f"  {holder.member}: {holder.state.replace('_', ' ')}"
-    if holder.state in ("full", "partial", "other_root"):
+    if holder.state in ("full", "partial", "other_root", "failed_check"):
         text += f" ({holder.held} of {holder.listed} CIDs"
         if holder.missing:
             why = ", ".join(f"{n} {k}" for k, n in holder.missing_why.items() if n)
             text += f"; {holder.missing} missing: {why}" if why else f"; {holder.missing} missing"
+        check = holder.check
+        if check is not None and check.result != NOT_CHECKED and check.checked_at:
+            text += f"; blocks checked {_minutes(check.checked_at, now)} ago: {check.summary()}"
         text += ")"
     if holder.detail:
         text += f": {holder.detail}"
     if holder.report_made and holder.member != THIS_MEMBER:
-        age = datetime.fromisoformat(now) - datetime.fromisoformat(holder.report_made)
-        text += f", report {int(age.total_seconds()) // 60}m old"
+        text += f", report {_minutes(holder.report_made, now)} old"
     return text
+
+
+def _minutes(stamp: str, now: str) -> str:
+    age = datetime.fromisoformat(now) - datetime.fromisoformat(stamp)
+    return f"{int(age.total_seconds()) // 60}m"

@@ -22,6 +22,7 @@ from ..state.store import StateDir
 from .copies import NO_REPORT, MemberReport, View, view
 from .figures import figures
 from .holdings import MAX_REPORT_BYTES, REPORT_FILE, Holdings, parse_holdings
+from .possession import member_checks
 
 REPORT_PIN = "ipfs-consortium-report"
 
@@ -81,12 +82,13 @@ def _read(client: KuboClient, config: Config, peer: Peer) -> MemberReport:
 
 def consortium_view(config: Config, state_dir: Path) -> View:
     """The view now: every peer's report read from the network, this member's holdings
-    from its state directory."""
+    and the last possession checks from its state directory."""
     client = KuboClient.from_config(config)
     try:
         own = own_content(client, config)
         reports = read_reports(client, config)
     finally:
         client.close()
-    mine = figures(config, StateDir(state_dir).snapshot(config)).configured
-    return view(config, own, mine, reports, datetime.now(UTC))
+    found = figures(config, StateDir(state_dir).snapshot(config))
+    checks = member_checks(found.checks)
+    return view(config, own, found.configured, reports, datetime.now(UTC), checks)

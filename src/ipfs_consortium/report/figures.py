@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Config, Peer
 from ..policy.release import ReleaseBook
-from ..state.store import PeerState, Published, ReportsSeen, Snapshot
+from ..state.store import Checks, PeerState, Published, ReportsSeen, Snapshot
 from ..sync.reach import Reach
 
 
@@ -81,6 +81,8 @@ class Figures:
     # This member's holdings report as last published, and the others' as last read.
     published: Published | None = None
     seen: ReportsSeen | None = None
+    # The last possession checks of the other members.
+    checks: Checks | None = None
 
     @property
     def configured(self) -> list[PeerFigures]:
@@ -94,6 +96,7 @@ class Figures:
             "last_full_check": self.last_full_check,
             "reach": None if reach is None else reach.to_json() | {"summary": str(reach)},
             "report": None if self.published is None else asdict(self.published),
+            "checks": None if self.checks is None else asdict(self.checks),
         }
 
 
@@ -117,7 +120,15 @@ def figures(config: Config, known: Snapshot) -> Figures:
     )
     verified = known.verified
     last_full_check = _stamp(verified.at if verified else None)
-    return Figures(peers, releases, last_full_check, known.reach, known.published, known.seen)
+    return Figures(
+        peers,
+        releases,
+        last_full_check,
+        known.reach,
+        known.published,
+        known.seen,
+        known.checks,
+    )
 
 
 def _stamp(moment: datetime | None) -> str | None:

@@ -24,6 +24,7 @@ from ..config import Config
 from ..state.store import Snapshot, StateDir, replace_atomically
 from .copies import stored_view
 from .figures import Figures, PeerFigures, figures
+from .possession import FAILED, member_checks
 from .run_report import SyncReport
 
 _PREFIX = "ipfs_consortium_"
@@ -127,6 +128,7 @@ def _families(
             _epoch(reach.isolated_since) if reach.isolated else 0,
         )
     yield from _copies(config, found, datetime.fromtimestamp(now, UTC))
+    yield from _possession(found)
     yield _gauge(
         "kubo_up", "Whether the last sync could reach Kubo.", 0 if report.kubo_error else 1
     )
@@ -158,7 +160,7 @@ def _copies(config: Config, found: Figures, now: datetime) -> Iterator[Metric]:
     yield _gauge(
         "min_copies", "Full copies of this member's content required (0: none).", config.min_copies
     )
-    found_view = stored_view(config, found.seen, found.configured, now)
+    found_view = stored_view(config, found.seen, found.configured, now, found.checks)
     if found_view is None:
         return
     yield _gauge(
@@ -192,8 +194,42 @@ def _copies(config: Config, found: Figures, now: datetime) -> Iterator[Metric]:
     yield from (made, stale, holds, missing)
 
 
+def _possession(found: Figures) -> Iterator[Metric]:
+    """The last possession check of each member (possession.py); none before the first."""
+    if found.checks is None:
+        return
+    blocks = GaugeMetricFamily(
+        f"{_PREFIX}possession_check_blocks",
+        "Blocks of this member's content asked of the member at its last possession check, "
+        "by result.",
+        labels=["member", "result"],
+    )
+    checked = _family(
+        "possession_check_timestamp_seconds", "When the member was last checked (0: never)."
+    )
+    verified = _family(
+        "possession_verified_timestamp_seconds",
+        "When every block asked of the member was last verified (0: never).",
+    )
+    failed = _family(
+        "possession_check_failed",
+        "Whether the member's last possession check found blocks missing or wrong (1) or not (0).",
+    )
+    for member, check in member_checks(found.checks).items():
+        for result in ("verified", "missing", "wrong", "unreachable"):
+            blocks.add_metric([member, result], getattr(check, result))
+        checked.add_metric([member], _epoch(check.checked_at if check.asked else None))
+        verified.add_metric([member], _epoch(check.verified_at))
+        failed.add_metric([member], int(check.result == FAILED))
+    yield from (blocks, checked, verified, failed)
+
+
+def _family(name: str, help_text: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{_PREFIX}{name}", help_text, labels=["member"])
+
+
 def _member_family(name: str, help_text: str) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"{_PREFIX}member_{name}", help_text, labels=["member"])
+    return _family(f"member_{name}", help_text)
 
 
 class _Collector:

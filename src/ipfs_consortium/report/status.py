@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..state.store import StateDir
+from ..state.store import Checks, StateDir
 from ..sync.reach import Reach
 from .copies import stored_view
 from .figures import Figures, PeerFigures, ReleaseFigures, figures
+from .possession import FAILED, member_checks
 
 
 def _load(config: Config, state_dir: Path) -> Figures:
@@ -18,7 +19,7 @@ def _load(config: Config, state_dir: Path) -> Figures:
 
 def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
     found = _load(config, state_dir)
-    copies = stored_view(config, found.seen, found.configured, datetime.now(UTC))
+    copies = stored_view(config, found.seen, found.configured, datetime.now(UTC), found.checks)
     return (
         {"state_dir": str(state_dir)}
         | found.to_json()
@@ -141,7 +142,32 @@ def _report_lines(config: Config, found: Figures, now: datetime) -> list[str]:
             lines.append(
                 f"HOLDINGS REPORT NOT PUBLISHED {_age(published.tried_at, now)}: {published.error}"
             )
-    copies = stored_view(config, found.seen, found.configured, now)
+    copies = stored_view(config, found.seen, found.configured, now, found.checks)
     if copies is not None and found.seen is not None:
         lines.append(f"{copies.headline()}, by the reports read {_age(found.seen.read_at, now)}")
+    return lines + _check_lines(config, found.checks, now)
+
+
+def _check_lines(config: Config, checks: Checks | None, now: datetime) -> list[str]:
+    if config.check_interval is None:
+        return ["possession checks: off (check_interval is null)"]
+    if checks is None:
+        return ["possession checks: none yet (the next sync makes the first)"]
+    if checks.error:
+        return [f"POSSESSION CHECKS NOT MADE {_age(checks.checked_at, now)}: {checks.error}"]
+    found = member_checks(checks)
+    by_result: dict[str, list[str]] = {}
+    for member, check in found.items():
+        by_result.setdefault(check.result, []).append(member)
+    counts = ", ".join(
+        f"{len(names)} {result.replace('_', ' ')}" for result, names in by_result.items()
+    )
+    lines = [
+        f"possession checks: last {_age(checks.checked_at, now)} ({counts or 'no members'}), "
+        f"next in {_until(checks.next_at, now)}"
+    ]
+    lines += [
+        f"POSSESSION CHECK FAILED: {member} ({found[member].summary()})"
+        for member in by_result.get(FAILED, [])
+    ]
     return lines

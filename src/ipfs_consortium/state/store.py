@@ -14,13 +14,15 @@ so a run killed between the two leaves the old record with its own list. Beside 
 ``releases.json`` (pins waiting for their release), ``verified.json`` (the last full
 check), ``reach.json`` (the members Kubo was connected to), ``last_success.json`` (the
 last run that reached Kubo throughout), ``report.json`` (this member's holdings report as
-last published), ``reports.json`` (the other members' as last read) and ``sync.lock``.
+last published), ``reports.json`` (the other members' as last read), ``checks.json``
+(the possession checks of the others as last made), ``blocks.txt`` (the blocks of this
+member's own content, which the checks sample) and ``sync.lock``.
 """
 
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +43,8 @@ _REACH = "reach.json"
 LAST_SUCCESS_FILE = "last_success.json"
 _REPORT = "report.json"
 _REPORTS = "reports.json"
+_CHECKS = "checks.json"
+_BLOCKS = "blocks.txt"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
 Wanted = dict[CidKey, int]
@@ -178,6 +182,22 @@ class ReportsSeen:
     members: dict[str, dict[str, Any]]
 
 
+@dataclass
+class Checks:
+    """The possession checks of the other members as the last one left them, by peer name
+    (report/possession.py's MemberCheck as JSON); written by sync/possession.py."""
+
+    # When the last check was made or tried.
+    checked_at: str
+    # When the next is due, jittered so that members do not all check at once.
+    next_at: str
+    # The root of this member's own content the blocks were sampled from.
+    own_root: str | None
+    members: dict[str, dict[str, Any]]
+    # Why the last try made no check (this node failed, not a member).
+    error: str | None = None
+
+
 @contextmanager
 def replace_atomically(path: Path, mode: int = 0o600) -> Iterator[IO[str]]:
     """Write a file so that readers see the old one or the new one, never half of one;
@@ -213,6 +233,7 @@ class Snapshot:
     reach: Reach | None
     published: Published | None = None
     seen: ReportsSeen | None = None
+    checks: Checks | None = None
 
 
 class StateDir:
@@ -227,6 +248,7 @@ class StateDir:
             self.load_reach(),
             self.load_published(),
             self.load_seen(),
+            self.load_checks(),
         )
 
     def lock(self) -> SyncLock:
@@ -410,3 +432,35 @@ class StateDir:
 
     def save_seen(self, seen: ReportsSeen) -> None:
         self._save(_REPORTS, asdict(seen))
+
+    def load_checks(self) -> Checks | None:
+        return self._load_advice(_CHECKS, Checks)
+
+    def save_checks(self, checks: Checks) -> None:
+        self._save(_CHECKS, asdict(checks))
+
+    def save_own_blocks(self, root: str, blocks: Iterable[str]) -> None:
+        """The blocks of this member's own content under ``root``, one CID a line."""
+        path = self.path / _BLOCKS
+        try:
+            with replace_atomically(path) as handle:
+                handle.write(f"{root}\n")
+                handle.writelines(f"{block}\n" for block in blocks)
+        except OSError as exc:
+            raise StateError(f"{path} cannot be written ({exc})") from None
+
+    def own_blocks(self, root: str) -> Iterator[str] | None:
+        """The blocks saved for ``root``; None when none are, or those of another root."""
+        try:
+            handle = (self.path / _BLOCKS).open(encoding="utf-8")
+        except OSError:
+            return None
+        if handle.readline().strip() != root:
+            handle.close()
+            return None
+        return _lines(handle)
+
+
+def _lines(handle: IO[str]) -> Iterator[str]:
+    with handle:
+        yield from (line.strip() for line in handle)

@@ -1,11 +1,13 @@
-"""The last step of a sync: this member's holdings report, and the other members'.
+"""The last step of a sync: this member's holdings report, the other members', and the
+possession checks (possession.py) when due.
 
 The report is published when what it says changed (its digest, holdings.py) and
 otherwise once every report_interval, the heartbeat that tells the others this member is
 alive; the others' reports are read at the same pace and kept (state/store.py's
 ReportsSeen) for the metrics and ``status``. A run that changes nothing makes no call
-here between heartbeats. Nothing here changes a pin or the exit code: a report that cannot
-be published is a warning, tried again at the next heartbeat or change.
+here between heartbeats but the one that keeps this node's blocks open to the others'
+checks. Nothing here changes a pin or the exit code: a report that cannot be published, or
+a check this node cannot make, is a warning, tried again at the next heartbeat or check.
 """
 
 import logging
@@ -17,11 +19,12 @@ from ..config import Config
 from ..errors import KuboError, KuboRefused
 from ..ipfs.cid import CidKey
 from ..ipfs.kubo import KuboClient
-from ..report.copies import NO_REPORT
+from ..report.copies import NO_REPORT, stored_view
 from ..report.exchange import own_content, publish_report, read_reports
-from ..report.figures import figures
+from ..report.figures import PeerFigures, figures
 from ..report.holdings import Holdings, holdings
-from ..state.store import Published, ReportsSeen, Snapshot, StateDir
+from ..state.store import Checks, Published, ReportsSeen, Snapshot, StateDir
+from .possession import check_members, due, next_due, serve
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +32,12 @@ log = logging.getLogger(__name__)
 def heartbeat(
     client: KuboClient, config: Config, store: StateDir, known: Snapshot, node: str, now: datetime
 ) -> str | None:
-    """Publish and read the reports when due; why publishing failed, if it did."""
+    """Publish and read the reports, and check the others, when due; why publishing
+    failed, if it did."""
+    serve(client, config)
     every = timedelta(seconds=config.report_interval)
-    report = holdings(config, figures(config, known).configured, node, _stamp(now), "", (0, 0))
+    mine = figures(config, known).configured
+    report = holdings(config, mine, node, _stamp(now), "", (0, 0))
     last = known.published
     error = None
     if config.report_key is not None and (
@@ -47,7 +53,32 @@ def heartbeat(
             log.warning("the other members' reports were not read (%s)", exc)
         else:
             store.save_seen(known.seen)
+    if due(known.checks, config, now):
+        known.checks = _check(client, config, store, known, mine, now)
+        store.save_checks(known.checks)
     return error
+
+
+def _check(
+    client: KuboClient,
+    config: Config,
+    store: StateDir,
+    known: Snapshot,
+    mine: list[PeerFigures],
+    now: datetime,
+) -> Checks:
+    """Check the members whose reports, as last read, claim this member's content."""
+    last = known.checks
+    own = stored_view(config, known.seen, mine, now, last)
+    try:
+        if own is None:
+            raise KuboError("the other members' reports were not read yet")
+        return check_members(client, config, store, own.own, last, now)
+    except (KuboError, KuboRefused) as exc:
+        error = f"possession checks not made ({exc})"
+        log.warning("%s; tried again after check_interval", error)
+        members = last.members if last else {}
+        return Checks(_stamp(now), next_due(config, now), None, members, error)
 
 
 def _publish(
