@@ -198,6 +198,7 @@ OWNED: dict[str, dict[str, Any]] = {
     "Addresses.API": {"variable": "kubo_api_port", "value": "/ip4/127.0.0.1/tcp/5001"},
     "Addresses.Swarm": {"variable": "kubo_swarm_addresses", "value": []},
     "Addresses.NoAnnounce": {"variable": "kubo_swarm_addresses", "value": []},
+    "Gateway.NoFetch": {"needed_by": "the checks", "value": True},
 }
 MANAGED: dict[str, Any] = {"Bootstrap": [], "DNS.Resolvers": {}}
 
@@ -227,6 +228,17 @@ def test_conflicts_look_at_keys_not_values(value: Any) -> None:
             "addresses.swarm.0",
             "kubo_config cannot set addresses.swarm.0: the role sets Addresses.Swarm from "
             "kubo_swarm_addresses. Use kubo_swarm_addresses instead.",
+        ),
+        (
+            "gateway.nofetch",
+            "kubo_config cannot set gateway.nofetch: the role sets Gateway.NoFetch to true for "
+            "the checks. Leave gateway.nofetch out of kubo_config.",
+        ),
+        (
+            "Gateway",
+            "kubo_config cannot set Gateway: the role sets Gateway.NoFetch to true for the "
+            "checks. Leave Gateway out of kubo_config; use a dotted key of its own for any "
+            "other setting under Gateway.",
         ),
         (
             "dns.resolvers",

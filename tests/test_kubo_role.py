@@ -1,5 +1,6 @@
 """The kubo role's settings: its table of Kubo defaults against the real `ipfs init`, the
-writes that move a repository between a private and the public network, preflight's
+writes that move a repository between a private and the public network, or give one made
+before the possession checks the settings they need, preflight's
 refusal of a kubo_config or kubo_environment that would undo or escape the role, of an
 IPNS key name Kubo refuses, of a network that is not stated, and of a StorageMax above its
 filesystem, the refusal of an archive whose digest the inventory does not state, and the
@@ -95,6 +96,22 @@ def test_a_repository_leaves_a_private_network_as_ipfs_init_made_it(
     assert _apply(kubo_bin, repo, PRIVATE) == private
 
 
+# The settings the role keeps whatever the inventory says, as the configure step writes them.
+FIXED = {key: setting["value"] for key, setting in OWNED.items() if "variable" not in setting}
+
+
+def test_a_repository_made_before_the_possession_checks_gets_their_settings_once(
+    kubo_bin: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    fresh = _init(kubo_bin, repo)
+    assert FIXED == {"Gateway.NoFetch": True, "Experimental.Libp2pStreamMounting": True}
+    assert kubo_config.kubo_config_changes(fresh, FIXED) == FIXED
+    configured = _apply(kubo_bin, repo, FIXED)
+    assert {key: kubo_config._lookup(configured, key) for key in FIXED} == FIXED
+    assert kubo_config.kubo_config_changes(configured, FIXED) == {}
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [
@@ -104,6 +121,11 @@ def test_a_repository_leaves_a_private_network_as_ipfs_init_made_it(
         ("Peering", "the role sets Peering.Peers from kubo_peering_peers"),
         ("DNS", "it overlaps DNS.Resolvers, which the role sets for the network"),
         ("routing.delegatedrouters", "give the key Routing.DelegatedRouters itself"),
+        ("Gateway.NoFetch", "the role sets Gateway.NoFetch to true for the possession checks"),
+        (
+            "experimental",
+            "the role sets Experimental.Libp2pStreamMounting to true for the possession checks",
+        ),
     ],
 )
 def test_kubo_config_cannot_touch_what_the_role_sets(key: str, message: str) -> None:
@@ -188,6 +210,14 @@ def test_preflight_refuses_the_api_on_another_address_through_a_parent_key(
     message = _preflight(tmp_path, {"kubo_config": {"Addresses": {"API": "/ip4/0.0.0.0/tcp/5001"}}})
     assert message.startswith("kubo_config cannot set Addresses: the role sets ")
     assert "Addresses.API from kubo_api_port" in message
+
+
+def test_preflight_refuses_a_gateway_that_would_fetch_what_the_node_lacks(tmp_path: Path) -> None:
+    assert _preflight(tmp_path, {"kubo_config": {"Gateway.NoFetch": False}}) == (
+        "kubo_config cannot set Gateway.NoFetch: the role sets Gateway.NoFetch to true for the"
+        " possession checks (the gateway answers from the node's own blocks only). Leave"
+        " Gateway.NoFetch out of kubo_config."
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 _MISSING = object()
@@ -64,14 +65,24 @@ def _overlap(one: str, other: str) -> bool:
     return a[: len(b)] == b or b[: len(a)] == a
 
 
+def _source(setting: str, owned: dict[str, Any]) -> str:
+    """Where the role takes an owned setting from: its variable, or a fixed value and what
+    needs it."""
+    if "variable" in owned:
+        return f"{setting} from {owned['variable']}"
+    return f"{setting} to {json.dumps(owned['value'])} for {owned['needed_by']}"
+
+
 def _owned_problem(key: str, settings: list[str], owned: dict[str, dict[str, Any]]) -> str:
-    sources = ", ".join(f"{setting} from {owned[setting]['variable']}" for setting in settings)
-    variables = " and ".join(dict.fromkeys(owned[setting]["variable"] for setting in settings))
-    parent = any(len(_parts(key)) < len(_parts(setting)) for setting in settings)
-    others = f", and a dotted key of its own for any other setting under {key}" if parent else ""
-    return (
-        f"kubo_config cannot set {key}: the role sets {sources}. Use {variables} instead{others}."
+    sources = ", ".join(_source(setting, owned[setting]) for setting in settings)
+    variables = " and ".join(
+        dict.fromkeys(owned[name]["variable"] for name in settings if "variable" in owned[name])
     )
+    fix = f"Use {variables} instead" if variables else f"Leave {key} out of kubo_config"
+    parent = any(len(_parts(key)) < len(_parts(setting)) for setting in settings)
+    use = ", and" if variables else "; use"
+    others = f"{use} a dotted key of its own for any other setting under {key}" if parent else ""
+    return f"kubo_config cannot set {key}: the role sets {sources}. {fix}{others}."
 
 
 def kubo_config_conflicts(
@@ -79,9 +90,10 @@ def kubo_config_conflicts(
 ) -> list[str]:
     """Why the dotted keys of kubo_config (`config`) cannot be applied, a sentence for
     each key in the way: one that names, contains or lies under a setting the role owns
-    (`owned`: dotted key to {variable, value}); one that overlaps a setting the role
-    manages but lets kubo_config replace under its own key (`managed`); two that overlap
-    each other. Either way both would be written on every run, one undoing the other."""
+    (`owned`: dotted key to {value} with the variable it comes from, or, for a fixed value,
+    needed_by); one that overlaps a setting the role manages but lets kubo_config replace
+    under its own key (`managed`); two that overlap each other. Either way both would be
+    written on every run, one undoing the other."""
     problems = []
     for index, key in enumerate(config):
         settings = [setting for setting in owned if _overlap(key, setting)]
@@ -106,7 +118,7 @@ def kubo_config_wanted(
 ) -> dict[str, Any]:
     """Every setting the role applies, dotted key to value: the network's (``network``),
     which kubo_config (``config``) replaces under their own key, and over both the role's
-    own (``owned``: dotted key to {variable, value}), which preflight keeps kubo_config from."""
+    own (``owned``: dotted key to {value, ...}), which preflight keeps kubo_config from."""
     return network | config | {key: setting["value"] for key, setting in owned.items()}
 
 
