@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import __version__
@@ -30,7 +30,7 @@ from .forget import forget_peer
 from .ipfs.kubo import KuboClient
 from .publish import publish
 from .report.exchange import consortium_view
-from .report.possession import checks_json, failed_members, render_checks
+from .report.possession import failed_members, render_checks
 from .report.status import render_status, status_json
 from .sync.possession import verify_now
 from .sync.run import run_sync
@@ -229,7 +229,7 @@ def _copies(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     checks = verify_now(config, _state_dir(args.state_dir, config))
-    _print(json.dumps(checks_json(checks), indent=2) if args.json else render_checks(checks))
+    _print(json.dumps(asdict(checks), indent=2) if args.json else render_checks(checks))
     return EXIT_CHECK_FAILED if failed_members(checks) else EXIT_OK
 
 

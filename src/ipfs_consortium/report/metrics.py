@@ -24,7 +24,7 @@ from ..config import Config
 from ..state.store import Snapshot, StateDir, replace_atomically
 from .copies import stored_view
 from .figures import Figures, PeerFigures, figures
-from .possession import FAILED, member_checks
+from .possession import BLOCK_RESULTS, FAILED, member_checks
 from .run_report import SyncReport
 
 _PREFIX = "ipfs_consortium_"
@@ -216,7 +216,7 @@ def _possession(found: Figures) -> Iterator[Metric]:
         "Whether the member's last possession check found blocks missing or wrong (1) or not (0).",
     )
     for member, check in member_checks(found.checks).items():
-        for result in ("verified", "missing", "wrong", "unreachable"):
+        for result in BLOCK_RESULTS:
             blocks.add_metric([member, result], getattr(check, result))
         checked.add_metric([member], _epoch(check.checked_at if check.asked else None))
         verified.add_metric([member], _epoch(check.verified_at))

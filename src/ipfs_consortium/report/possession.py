@@ -13,6 +13,8 @@ from typing import Any
 from ..state.store import Checks
 
 VERIFIED, FAILED, UNREACHABLE, NOT_CHECKED = "verified", "failed", "unreachable", "not_checked"
+# What became of each block asked: MemberCheck's counts, by these names.
+BLOCK_RESULTS = ("verified", "missing", "wrong", "unreachable")
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,7 @@ class MemberCheck:
 
     def summary(self) -> str:
         """What a check asked and found, for a person: "16 asked, 12 verified, 4 missing"."""
-        counts = ("verified", "missing", "wrong", "unreachable")
-        parts = [f"{getattr(self, name)} {name}" for name in counts if getattr(self, name)]
+        parts = [f"{getattr(self, name)} {name}" for name in BLOCK_RESULTS if getattr(self, name)]
         return ", ".join([f"{self.asked} asked", *parts])
 
 
@@ -62,10 +63,6 @@ def member_checks(checks: Checks | None) -> dict[str, MemberCheck]:
 
 def failed_members(checks: Checks) -> list[str]:
     return [name for name, check in member_checks(checks).items() if check.result == FAILED]
-
-
-def checks_json(checks: Checks) -> dict[str, Any]:
-    return asdict(checks)
 
 
 def render_checks(checks: Checks) -> str:

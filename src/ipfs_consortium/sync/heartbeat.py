@@ -69,16 +69,17 @@ def _check(
 ) -> Checks:
     """Check the members whose reports, as last read, claim this member's content."""
     last = known.checks
-    own = stored_view(config, known.seen, mine, now, last)
-    try:
-        if own is None:
-            raise KuboError("the other members' reports were not read yet")
-        return check_members(client, config, store, own.own, last, now)
-    except (KuboError, KuboRefused) as exc:
-        error = f"possession checks not made ({exc})"
-        log.warning("%s; tried again after check_interval", error)
-        members = last.members if last else {}
-        return Checks(_stamp(now), next_due(config, now), None, members, error)
+    found = stored_view(config, known.seen, mine, now, last)
+    if found is None:
+        error = "possession checks not made (the other members' reports were not read yet)"
+    else:
+        try:
+            return check_members(client, config, store, found.own, last, now)
+        except (KuboError, KuboRefused) as exc:
+            error = f"possession checks not made ({exc})"
+    log.warning("%s; tried again after check_interval", error)
+    members = last.members if last else {}
+    return Checks(_stamp(now), next_due(config, now), None, members, error)
 
 
 def _publish(

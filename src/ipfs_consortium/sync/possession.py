@@ -40,7 +40,7 @@ from ..report.copies import (
 )
 from ..report.exchange import own_content, read_reports
 from ..report.figures import figures
-from ..report.possession import MemberCheck, member_checks
+from ..report.possession import FAILED, MemberCheck, member_checks
 from ..state.store import Checks, PeerState, ReportsSeen, StateDir
 from .read import Reading, read_peer
 
@@ -275,7 +275,7 @@ def _check(
         peer.peer_id, len(blocks), counts["verified"], counts["missing"], counts["wrong"],
         counts["unreachable"], size, seconds, stamp, verified_at, detail,
     )  # fmt: skip
-    failed = check.result == "failed"
+    failed = check.result == FAILED
     log.log(
         logging.WARNING if failed else logging.INFO,
         "possession check of %s: %s%s (%d bytes in %.2fs)",
