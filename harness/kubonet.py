@@ -91,6 +91,9 @@ class KuboNode:
 
     ``authorizations`` (AuthSecret -> AllowedPaths) makes its RPC API demand one of those
     secrets; the test helpers then send a bearer token of their own, allowed everything.
+    ``api_socket`` makes its RPC API also listen on ``<repo>/api.sock``, as an IPFS Cluster
+    peer's connector reaches it; that connector sends no Authorization header, so the two
+    exclude each other.
     """
 
     def __init__(
@@ -99,9 +102,17 @@ class KuboNode:
         repo: Path,
         swarm_key: str,
         authorizations: dict[str, list[str]] | None = None,
+        *,
+        api_socket: bool = False,
     ) -> None:
+        if api_socket and authorizations:
+            raise ValueError("a node with api_socket has no API.Authorizations")
         self.binary = binary
         self.repo = repo
+        self._api_socket = repo / "api.sock" if api_socket else None
+        # The kernel's limit for a socket's path (sun_path, 108 bytes with its NUL).
+        if self._api_socket is not None and len(bytes(self._api_socket)) > 107:
+            raise ValueError(f"{self._api_socket} is too long a path for a unix socket")
         self.env = {**os.environ, "IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
         self.process: subprocess.Popen[bytes] | None = None
         self.api = ""
@@ -127,6 +138,9 @@ class KuboNode:
             for index, (secret, paths) in enumerate(authorizations.items()):
                 scopes[f"member{index}"] = {"AuthSecret": secret, "AllowedPaths": paths}
             _set_dotted(config, "API.Authorizations", scopes)
+        if self._api_socket is not None:
+            # TCP first: Kubo names the first API address in the repo's api file.
+            config["Addresses"]["API"] = [config["Addresses"]["API"], f"/unix{self._api_socket}"]
         config_file.write_text(json.dumps(config, indent=2))
         self.peer_id = config["Identity"]["PeerID"]
 
@@ -135,6 +149,10 @@ class KuboNode:
     def start(self, timeout: float = 60) -> None:
         (self.repo / "api").unlink(missing_ok=True)
         (self.repo / "gateway").unlink(missing_ok=True)
+        if self._api_socket is not None:
+            # A daemon that was killed leaves its socket behind, and Kubo will not listen
+            # on a path that exists.
+            self._api_socket.unlink(missing_ok=True)
         log = open(self.repo / "daemon.log", "ab")  # noqa: SIM115 - lives as long as the daemon
         self.process = subprocess.Popen(
             [self.binary, "daemon", "--enable-gc=false"],
@@ -168,11 +186,20 @@ class KuboNode:
         """Pin the ports the kernel picked, so a restart comes back at the same address."""
         config_file = self.repo / "config"
         config = json.loads(config_file.read_text())
-        if config["Addresses"]["API"].endswith("/tcp/0"):
-            config["Addresses"]["API"] = (self.repo / "api").read_text().strip()
+        api = config["Addresses"]["API"]
+        if (api[0] if isinstance(api, list) else api).endswith("/tcp/0"):
+            kept = (self.repo / "api").read_text().strip()
+            config["Addresses"]["API"] = [kept, *api[1:]] if isinstance(api, list) else kept
             config["Addresses"]["Swarm"] = [self.swarm_addr().split("/p2p/")[0]]
             config["Addresses"]["Gateway"] = "/ip4/127.0.0.1/tcp/" + self.gateway.rsplit(":", 1)[1]
             config_file.write_text(json.dumps(config, indent=2))
+
+    @property
+    def api_socket(self) -> Path:
+        """The unix socket its RPC API also listens on (a node made with ``api_socket``)."""
+        if self._api_socket is None:
+            raise AttributeError("this node's API listens on TCP only (api_socket=False)")
+        return self._api_socket
 
     @property
     def gateway(self) -> str:
@@ -286,12 +313,16 @@ class Net:
         self.nodes: list[KuboNode] = []
 
     def node(
-        self, authorizations: dict[str, list[str]] | None = None, *, name: str | None = None
+        self,
+        authorizations: dict[str, list[str]] | None = None,
+        *,
+        name: str | None = None,
+        api_socket: bool = False,
     ) -> KuboNode:
-        """A new node; ``authorizations`` as in KuboNode; its repo ``root/name``
-        (``node0``, ``node1``, ... by default)."""
+        """A new node; ``authorizations`` and ``api_socket`` as in KuboNode; its repo
+        ``root/name`` (``node0``, ``node1``, ... by default)."""
         path = self.root / (name or f"node{len(self.nodes)}")
-        node = KuboNode(self.binary, path, self.key, authorizations)
+        node = KuboNode(self.binary, path, self.key, authorizations, api_socket=api_socket)
         node.start()
         for other in self.nodes:
             if other.running:
