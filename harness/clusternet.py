@@ -201,6 +201,7 @@ class Cluster:
         replication_min: int,
         replication_max: int,
     ) -> None:
+        self.replication = (replication_min, replication_max)
         self.password = secrets.token_urlsafe(16)
         self.auth_file = root / "cluster-api-auth"
         root.mkdir(parents=True, exist_ok=True)
@@ -275,3 +276,30 @@ class Cluster:
     def close(self) -> None:
         for peer in self.peers:
             peer.stop()
+
+    def pinning(self) -> dict[str, Any]:
+        """The sync's ``pinning`` setting for this cluster (config.json)."""
+        return {
+            "cluster_api": self.api,
+            "auth_file": str(self.auth_file),
+            "replication_min": self.replication[0],
+            "replication_max": self.replication[1],
+        }
+
+    def pins(self) -> dict[str, str]:
+        """The cluster's pinset: CID -> pin name."""
+        answer = requests.get(
+            f"{self.api}/allocations", params={"filter": "pin"}, auth=self.auth, timeout=30
+        )
+        answer.raise_for_status()
+        return {
+            pin["cid"]: pin.get("name", "")
+            for pin in (json.loads(line) for line in answer.text.splitlines() if line.strip())
+        }
+
+    def pin(self, cid: str, name: str) -> None:
+        """Pin ``cid`` under ``name`` through the REST API."""
+        answer = requests.post(
+            f"{self.api}/pins/{cid}", params={"name": name}, auth=self.auth, timeout=30
+        )
+        answer.raise_for_status()

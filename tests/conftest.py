@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from harness.clusternet import Cluster, cluster_binaries
 from harness.kubonet import KuboNode, Net, kubo_binary
 from ipfs_consortium.cli import main
 from ipfs_consortium.ipfs.cid import parse_cid
@@ -47,6 +48,11 @@ def kubo_bin() -> Path:
     return kubo_binary()
 
 
+@pytest.fixture(scope="session")
+def cluster_bin() -> Path:
+    return cluster_binaries()[0]
+
+
 @pytest.fixture
 def net(kubo_bin: Path, tmp_path: Path) -> Iterator[Net]:
     network = Net(kubo_bin, tmp_path / "kubo")
@@ -81,19 +87,39 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> Run:
 
 @dataclass
 class Member:
-    """The syncing member: its node, its config file and its state directory."""
+    """The syncing member: its node, its config file and its state directory; with a
+    cluster, the cluster holds its pins."""
 
     node: KuboNode
     config_path: Path
     state_dir: Path
     capsys: pytest.CaptureFixture[str]
+    cluster: Cluster | None = None
 
-    def configure(self, peers: list[Any], **settings: Any) -> None:
+    def config(self, peers: list[Any], **settings: Any) -> dict[str, Any]:
+        """A config of this member's node (and cluster): its own state directory unless
+        ``settings`` names another."""
         config = {
             "peers": peers, "api": self.node.api, "gateway": self.node.gateway,
             "state_dir": str(self.state_dir),
         }  # fmt: skip
-        self.config_path.write_text(json.dumps(config | settings))
+        if self.cluster is not None:
+            config["pinning"] = self.cluster.pinning()
+        return config | settings
+
+    def configure(self, peers: list[Any], **settings: Any) -> None:
+        self.config_path.write_text(json.dumps(self.config(peers, **settings)))
+
+    def pins(self) -> dict[str, str]:
+        """Every pin the member holds: CID -> name."""
+        return self.node.recursive_pins() if self.cluster is None else self.cluster.pins()
+
+    def pin(self, cid: str, name: str) -> None:
+        """Pin as an operator would, where the member's pins are."""
+        if self.cluster is None:
+            self.node.rpc("pin/add", cid, name=name)
+        else:
+            self.cluster.pin(cid, name)
 
     def cli(self, *args: str) -> Run:
         return run_cli(self.capsys, *args)

@@ -1,19 +1,40 @@
 """Ordinary operator actions and odd peers never cost a pin: each test is one way the
-consortium used to lose content without any fault, exit 0 and status "ok"."""
+consortium used to lose content without any fault, exit 0 and status "ok". Each runs
+twice: with the member's pins in its Kubo, and in an IPFS Cluster (ipfs/cluster.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness.clusternet import Cluster
 from harness.kubonet import CLOSED_DOH, KuboNode
 from ipfs_consortium.ipfs.cid import parse_cid
 from tests.conftest import Member, Net
 from tests.test_sync import PIN_PREFIX, content
+
+
+@pytest.fixture(params=["kubo", "cluster"])
+def member(
+    request: pytest.FixtureRequest, net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Member]:
+    """The member of conftest.py, its pins in its Kubo or in a cluster of that one node."""
+    node = net.node(api_socket=request.param == "cluster")
+    cluster = None
+    if request.param == "cluster":
+        binary = request.getfixturevalue("cluster_bin")
+        cluster = Cluster(binary, tmp_path / "cluster", [node], 1, 1)
+        cluster.wait_ready()
+    try:
+        yield Member(node, tmp_path / "config.json", tmp_path / "state", capsys, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def _dag_pb_file(node: KuboNode) -> str:
@@ -53,7 +74,7 @@ def test_a_name_that_points_at_something_not_a_directory_keeps_the_pins(
     assert not peer["ok"]
     assert f"peer alice: /ipns/{alice.peer_id} {what}" in peer["errors"][0]
     assert "not a directory of manifests" in peer["errors"][0]
-    assert set(kept) <= set(member.node.recursive_pins())
+    assert set(kept) <= set(member.pins())
     status = member.cli("status", "--config", str(member.config_path)).out
     assert "FAILING" in status and "not a directory of manifests" in status
 
@@ -90,7 +111,7 @@ def test_a_peer_removed_from_the_config_keeps_its_pins_for_the_grace_period(
     run = member.sync()
 
     assert run.code == 0
-    assert set(listed["bob"]) <= set(member.node.recursive_pins()), "kept while it waits"
+    assert set(listed["bob"]) <= set(member.pins()), "kept while it waits"
     assert set(run.json["awaiting_release"]) == set(listed["bob"])
     text = metrics.read_text()
     assert "ipfs_consortium_pins_awaiting_release 3" in text
@@ -109,7 +130,7 @@ def test_a_peer_removed_from_the_config_keeps_its_pins_for_the_grace_period(
     run = member.sync()
 
     assert run.code == 0
-    pins = member.node.recursive_pins()
+    pins = member.pins()
     assert not set(listed["bob"]) & set(pins), "released once the grace period is over"
     assert set(listed["alice"]) <= set(pins)
     assert run.json["awaiting_release"] == {}
@@ -125,7 +146,7 @@ def test_a_lost_state_directory_starts_the_grace_period_again(net: Net, member: 
     run = member.sync()
 
     assert run.code == 0
-    assert set(listed["bob"]) <= set(member.node.recursive_pins()), "its wait began again"
+    assert set(listed["bob"]) <= set(member.pins()), "its wait began again"
     assert set(run.json["awaiting_release"]) == set(listed["bob"])
 
 
@@ -143,7 +164,7 @@ def test_a_pin_listed_again_during_its_grace_period_is_kept_for_good(
     run = member.sync()
 
     assert run.code == 0 and run.json["awaiting_release"] == {}
-    assert set(listed["bob"]) <= set(member.node.recursive_pins())
+    assert set(listed["bob"]) <= set(member.pins())
 
 
 def test_an_empty_peer_list_releases_nothing(net: Net, member: Member) -> None:
@@ -153,7 +174,7 @@ def test_an_empty_peer_list_releases_nothing(net: Net, member: Member) -> None:
     run = member.sync()
 
     assert run.code == 0
-    assert set(listed["alice"] + listed["bob"]) <= set(member.node.recursive_pins())
+    assert set(listed["alice"] + listed["bob"]) <= set(member.pins())
     assert len(run.json["awaiting_release"]) == 6
 
 
@@ -170,7 +191,7 @@ def test_the_brake_holds_a_mass_release_until_the_operator_allows_it(
     run = member.sync()
 
     assert run.code == 1
-    assert set(cids) <= set(member.node.recursive_pins()), "nothing released"
+    assert set(cids) <= set(member.pins()), "nothing released"
     assert "refusing to release 16 of this consortium's 21 pins at once" in run.err
     assert "--allow-mass-release" in run.json["release_held"]
     status = member.cli("status", "--config", str(member.config_path)).out
@@ -179,7 +200,7 @@ def test_the_brake_holds_a_mass_release_until_the_operator_allows_it(
     run = member.sync("--allow-mass-release")
 
     assert run.code == 0, run.err
-    pins = member.node.recursive_pins()
+    pins = member.pins()
     assert set(cids[:5]) <= set(pins) and not set(cids[5:]) & set(pins)
     assert "RELEASE HELD" not in member.cli("status", "--config", str(member.config_path)).out
 
@@ -191,7 +212,7 @@ def test_forget_releases_a_removed_peers_pins_now(net: Net, member: Member) -> N
     bob_root = parse_cid(bob_node.publish_json_dir({"m.json": [*listed["bob"][:2], shared]}))
     bobs = [*listed["bob"], bob_root]  # two CIDs, the old root (waiting), the new root
     assert member.sync().code == 0
-    assert member.node.recursive_pins()[shared] == f"{PIN_PREFIX}alice,bob"
+    assert member.pins()[shared] == f"{PIN_PREFIX}alice,bob"
 
     refused = member.cli("forget", "bob", "--config", str(member.config_path))
     assert refused.code == 2 and "peer bob is still in" in refused.err
@@ -199,13 +220,13 @@ def test_forget_releases_a_removed_peers_pins_now(net: Net, member: Member) -> N
     member.configure([{"name": "alice", "ipns": listed["alice-ipns"][0]}])
     dry = member.cli("forget", "bob", "--config", str(member.config_path), "--dry-run", "--json")
     assert dry.code == 0 and sorted(dry.json["released"]) == sorted(bobs)
-    assert set(bobs) <= set(member.node.recursive_pins()), "a dry run changes nothing"
+    assert set(bobs) <= set(member.pins()), "a dry run changes nothing"
 
     run = member.cli("forget", "bob", "--config", str(member.config_path))
 
     assert run.code == 0, run.err
     assert "peer bob: released 4 pins, took its name off 1" in run.out
-    pins = member.node.recursive_pins()
+    pins = member.pins()
     assert not set(bobs) & set(pins)
     assert pins[shared] == f"{PIN_PREFIX}alice", "alice still lists it"
     assert set(listed["alice"]) <= set(pins)
@@ -219,51 +240,50 @@ def test_a_second_consortium_on_the_same_kubo_touches_none_of_the_first_ones_pin
     carol = net.node()
     carol_cids = content(carol, "carol")
     carol.publish_json_dir({"m.json": carol_cids})
-    other = {
-        "peers": [{"name": "carol", "ipns": carol.peer_id}],
-        "api": member.node.api,
-        "state_dir": str(tmp_path / "other-state"),
-        "consortium": "other",
-        "release_after": 0,
-    }
+    other = member.config(
+        [{"name": "carol", "ipns": carol.peer_id}],
+        state_dir=str(tmp_path / "other-state"),
+        consortium="other",
+        release_after=0,
+    )
     (tmp_path / "other.json").write_text(json.dumps(other))
 
     run = member.cli("sync", "--config", str(tmp_path / "other.json"), "--json")
 
     assert run.code == 0, run.err
-    pins = member.node.recursive_pins()
+    pins = member.pins()
     assert set(listed["alice"] + listed["bob"]) <= set(pins)
     assert pins[carol_cids[0]] == "ipfs-consortium:other:carol"
     assert member.sync().code == 0
-    assert carol_cids[0] in member.node.recursive_pins(), "and the first leaves the second's"
+    assert carol_cids[0] in member.pins(), "and the first leaves the second's"
 
 
 def test_a_one_off_config_of_the_same_consortium_releases_nothing_at_once(
     net: Net, member: Member, tmp_path: Path
 ) -> None:
     listed = two_peers(net, member)
-    other = {"peers": [], "api": member.node.api, "state_dir": str(tmp_path / "one-off")}
+    other = member.config([], state_dir=str(tmp_path / "one-off"))
     (tmp_path / "other.json").write_text(json.dumps(other))
 
     run = member.cli("sync", "--config", str(tmp_path / "other.json"), "--json")
 
     assert run.code == 0, run.err
-    assert set(listed["alice"] + listed["bob"]) <= set(member.node.recursive_pins())
+    assert set(listed["alice"] + listed["bob"]) <= set(member.pins())
 
 
 def test_pins_of_the_first_release_are_adopted_by_renaming(net: Net, member: Member) -> None:
     alice = net.node()
     old, new = content(alice, "old", "new")
     alice.publish_json_dir({"m.json": [old, new]})
-    member.node.rpc("pin/add", old, name="ipfs-consortium:alice")
+    member.pin(old, "ipfs-consortium:alice")
     strangers = content(member.node, "a former peer's")[0]
-    member.node.rpc("pin/add", strangers, name="ipfs-consortium:carol")
+    member.pin(strangers, "ipfs-consortium:carol")
     member.configure([{"name": "alice", "ipns": alice.peer_id}], release_after=0)
 
     run = member.sync()
 
     assert run.code == 0, run.err
-    pins = member.node.recursive_pins()
+    pins = member.pins()
     assert pins[old] == pins[new] == f"{PIN_PREFIX}alice"
     (peer,) = run.json["peers"]
     assert peer["newly_pinned"] == 2 and peer["renamed"] == 1, "new and the root; old renamed"
@@ -291,7 +311,7 @@ def test_a_member_that_withdraws_everything_says_so_explicitly(
     run = member.sync()
 
     assert run.code == 0, run.err
-    assert not set(cids) & set(member.node.recursive_pins())
+    assert not set(cids) & set(member.pins())
 
 
 def test_dnslink_names_are_asked_of_a_closed_loopback_port_only(member: Member) -> None:

@@ -140,12 +140,13 @@ class ClusterPins:
             pins.names[key] = names.setdefault(name, name)
             held = 0
             for peer_id, peer in peers.items():
+                # Every node is counted, the ones that hold none of it too.
+                name = str(peer.get("peername") or peer_id)
+                node = pins.nodes.setdefault(name, NodePins(peer_id))
                 state = _STATES.get(peer.get("status", ""))
-                if state is None:
-                    continue
-                node = str(peer.get("peername") or peer_id)
-                pins.nodes.setdefault(node, NodePins(peer_id)).counts[state] += 1
-                held += state == "pinned"
+                if state is not None:
+                    node.counts[state] += 1
+                    held += state == "pinned"
             if held < self._needed(peers):
                 pins.unsettled.add(key)
         return pins

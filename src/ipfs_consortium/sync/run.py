@@ -228,6 +228,8 @@ class _Sync:
             store.save_releases(releases.book)
             known.book = releases.book
         # Record.
+        if pinset.nodes is not None:
+            self._record_allocation(pinset, results)
         check = FullCheck(readings, wanted_before, pins, claims, results, self.report.kubo_error)
         for reading, claim, outcome in full_outcomes(check, self.names):
             state = self.records[reading.peer.name]
@@ -241,24 +243,31 @@ class _Sync:
 
     def _report_pinset(self, pinset: PinSet) -> None:
         config = self.config
-        if pinset.nodes is None:
+        if config.pinning is None:
             log.info("Kubo at %s holds %d recursive pins", config.api, len(pinset.names))
-            return
-        assert config.pinning is not None
-        log.info(
-            "the cluster at %s holds %d pins, %d not yet on %s of its nodes",
-            config.pinning.api, len(pinset.names), len(pinset.unsettled),
-            config.pinning.replication_min,
-        )  # fmt: skip
+        else:
+            log.info(
+                "the cluster at %s holds %d pins, %d of them not yet on %d nodes",
+                config.pinning.api, len(pinset.names), len(pinset.unsettled),
+                config.pinning.replication_min,
+            )  # fmt: skip
+
+    def _record_allocation(self, pinset: PinSet, results: Results) -> None:
+        """Where the cluster holds the pins once this run is done: what it listed first,
+        or, when the run changed any pin, what it lists now."""
+        if results.fetched or results.released or results.renamed or results.failed:
+            try:
+                pinset = self.pins.pinset()
+            except KuboError as exc:
+                log.warning("the cluster's pins were not listed again (%s)", exc)
+        assert pinset.nodes is not None and self.known is not None
         found = allocation(pinset.nodes, datetime.now(UTC))
         self.report.cluster = found.nodes
-        known = self.known
-        assert known is not None
-        for line in reallocations(known.cluster, found):
+        for line in reallocations(self.known.cluster, found):
             log.info("%s", line)
         if not self.dry_run:
             self.store.save_cluster(found)
-            known.cluster = found
+            self.known.cluster = found
 
     def _record_unchanged(self, readings: Iterable[Reading]) -> None:
         outcomes = unchanged_outcomes(list(readings), self.records, self.report.kubo_error)
