@@ -178,8 +178,14 @@ class Party:
         return None
 
 
-def party_of(net: Net, name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Party:
-    node = net.node(name=name)
+def party_of(
+    net: Net,
+    name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    api_socket: bool = False,
+) -> Party:
+    node = net.node(name=name, api_socket=api_socket)
     cids = [parse_cid(node.add(f"{name}'s file {i}".encode(), pin=True)) for i in range(4)]
     node.publish_json_dir({"files.json": cids})
     # As the kubo role makes it for a new member, so that the others know its name.

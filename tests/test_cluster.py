@@ -15,7 +15,8 @@ import pytest
 from harness.clusternet import Cluster
 from harness.kubonet import KuboNode
 from ipfs_consortium.ipfs.cid import parse_cid
-from tests.conftest import Member, Net, Run
+from ipfs_consortium.sync.possession import PROTOCOL
+from tests.conftest import Member, Net, Run, party_of
 from tests.test_sync import PIN_PREFIX, content
 
 
@@ -141,3 +142,67 @@ def test_a_cluster_that_refuses_the_credentials_is_a_setting_to_fix(
     assert "IPFS Cluster at" in run.err and "refused the credentials in" in run.err
     assert "Traceback" not in run.err
     assert not set(cids) & set(member.pins())
+
+
+def test_a_pin_the_cluster_cannot_make_yet_stays_in_its_pinset_and_is_followed_up(
+    net: Net, trio: tuple[Member, Cluster]
+) -> None:
+    member, cluster = trio
+    alice = net.node()
+    later = b"content nobody has yet"
+    absent = str(alice.rpc("add", files={"file": ("f", later)}, only_hash=True, cid_version=1)[
+        "Hash"
+    ])  # fmt: skip
+    present = content(alice, "here")
+    alice.publish_json_dir({"m.json": [*present, absent]})
+    member.configure([{"name": "alice", "ipns": alice.peer_id}], stall_timeout=3)
+
+    run = member.sync()
+
+    assert run.code == 1
+    assert f"pin {absent} is pinned on 0 of the 2 cluster nodes it needs after 3s" in run.err
+    assert "it stays in the cluster's pinset and the next run follows it up" in run.err
+    assert absent in member.pins() and set(present) <= set(member.pins())
+    assert sum(node["pinning"] for node in run.json["cluster"].values()) == 2
+    # Not held yet: the next run asks again, and says so again.
+    again = member.sync()
+    assert again.code == 1 and f"pin {absent} is pinned on 0 of the 2" in again.err
+
+    alice.add(later)
+    run = member.sync()
+
+    assert run.code == 0, run.err
+    assert len(cluster.allocations(absent)) == 2
+
+
+def test_a_cluster_member_passes_a_possession_check_with_blocks_on_any_of_its_nodes(
+    net: Net, cluster_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = party_of(net, "alice", tmp_path, capsys)
+    alice.cids += content(alice.node, *(f"alice {i}" for i in range(12)))
+    alice.node.publish_json_dir({"files.json": alice.cids})
+    carol = party_of(net, "carol", tmp_path, capsys, api_socket=True)
+    nodes = [carol.node, *(net.node(api_socket=True, name=f"carol{i}") for i in (1, 2))]
+    cluster = Cluster(cluster_bin, tmp_path / "cluster", nodes, 2, 2)
+    try:
+        cluster.wait_ready()
+        settings: dict[str, object] = {"check_blocks": 1000, "report_stale_after": 3600}
+        for party, other in ((alice, carol), (carol, alice)):
+            party.home.mkdir()
+            party.configure([other], **settings)
+        carol.configure([alice], pinning=cluster.pinning(), **settings)
+        for party in (alice, carol, alice, carol):
+            assert party.sync().code == 0
+        # The kubo role mounts every node's gateway as the sync mounts its own.
+        for node in nodes[1:]:
+            port = node.gateway.rsplit(":", 1)[1]
+            node.rpc("p2p/listen", PROTOCOL, f"/ip4/127.0.0.1/tcp/{port}")
+        lacking = [cid for cid in alice.cids if carol.node.peer_id not in cluster.allocations(cid)]
+        assert lacking, "the sync node holds only some of alice's content"
+
+        run = alice.verify()
+
+        check = run.json["members"]["carol"]
+        assert (run.code, check["result"], check["missing"]) == (0, "verified", 0), check
+    finally:
+        cluster.close()

@@ -142,7 +142,7 @@ class ClusterPins:
             for peer_id, peer in peers.items():
                 # Every node is counted, the ones that hold none of it too.
                 name = str(peer.get("peername") or peer_id)
-                node = pins.nodes.setdefault(name, NodePins(peer_id))
+                node = pins.nodes.setdefault(name, NodePins(peer_id, peer.get("ipfs_peer_id")))
                 state = _STATES.get(peer.get("status", ""))
                 if state is not None:
                     node.counts[state] += 1

@@ -21,7 +21,9 @@ NODE_STATES = ("pinned", "pinning", "queued", "error")
 class NodePins:
     """How many of the member's pins one node of its cluster holds, by state."""
 
+    # The node's cluster peer ID, and its Kubo's (which the possession checks ask).
     peer_id: str
+    kubo: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NODE_STATES, 0))
 
 

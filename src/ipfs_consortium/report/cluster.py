@@ -13,12 +13,16 @@ from typing import Any
 
 from ..ipfs.pins import NODE_STATES, NodePins
 from ..state.store import Allocation
+from .holdings import NodeHolding
 
 
 def allocation(nodes: Mapping[str, NodePins], at: datetime) -> Allocation:
     return Allocation(
         at.isoformat(timespec="seconds"),
-        {name: {"peer_id": node.peer_id, **node.counts} for name, node in sorted(nodes.items())},
+        {
+            name: {"peer_id": node.peer_id, "kubo_peer_id": node.kubo, **node.counts}
+            for name, node in sorted(nodes.items())
+        },
     )
 
 
@@ -46,11 +50,19 @@ def node_counts(found: Allocation) -> Iterator[tuple[str, str, int]]:
             yield name, state, _count(node, state)
 
 
-def pinned_by_node(found: Allocation | None) -> dict[str, int] | None:
-    """Each node's pinned pins, as the holdings report gives them (None: one Kubo node)."""
+def node_holdings(found: Allocation | None) -> tuple[NodeHolding, ...] | None:
+    """Each node as the holdings report gives it (None: one Kubo node)."""
     if found is None:
         return None
-    return {name: _count(node, "pinned") for name, node in sorted(found.nodes.items())}
+    return tuple(
+        NodeHolding(name, _kubo_peer_id(node), _count(node, "pinned"))
+        for name, node in sorted(found.nodes.items())
+    )
+
+
+def _kubo_peer_id(node: Mapping[str, Any]) -> str | None:
+    value = node.get("kubo_peer_id")
+    return value if isinstance(value, str) else None
 
 
 def render_allocation(found: Allocation) -> list[str]:

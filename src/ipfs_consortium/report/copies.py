@@ -50,6 +50,9 @@ class Holder:
     detail: str = ""
     # The last possession check of this member's own content at the holder.
     check: MemberCheck | None = None
+    # The Kubo peer IDs of the holder's nodes, when its report names several (a member
+    # of an IPFS Cluster): a block is held when one of them serves it.
+    nodes: tuple[str, ...] = ()
 
     @property
     def full(self) -> bool:
@@ -203,7 +206,8 @@ def _judge(
     entry = report.of(ipns) if ipns else None
     if entry is None:
         return Holder(member, "not_following", report_made=report.made)
-    return _holder(member, entry, root, report.made)
+    nodes = tuple(n.peer_id for n in report.nodes or () if n.peer_id is not None)
+    return replace(_holder(member, entry, root, report.made), nodes=nodes)
 
 
 def _checked(holder: Holder, checks: Mapping[str, MemberCheck]) -> Holder:

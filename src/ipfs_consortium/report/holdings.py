@@ -13,13 +13,15 @@ list does. The other members read it to count the copies of their content
                 "missing_why": {"quota": 0, "failing": 0, "waiting": 0},
                 "bytes_held": 1024, "last_success": "<time>" | null,
                 "failing_since": "<time>" | null}, …],
-     "nodes": {"<cluster node>": 123, …} | null}
+     "nodes": [{"name": "<cluster node>", "peer_id": "12D3Koo…" | null,
+                "pinned": 123}, …] | null}
 
 ``listed`` counts the CIDs the followed root lists (its directory included), ``held``
 those pinned; of the ``missing`` rest, ``quota`` were over a quota (max_pins,
 max_bytes), ``failing`` failed to pin, ``waiting`` are not tried yet. ``nodes`` (absent or
-null for a member of one Kubo node) counts the pins each node of the member's IPFS Cluster
-held at its last full check. Nothing secret is in
+null for a member of one Kubo node) names each node of the member's IPFS Cluster, its Kubo
+node's peer ID (which the others' possession checks ask too) and the pins it held at the
+last full check. Nothing secret is in
 it: no API address, no secret, no path. A reader refuses a report that is not JSON, is
 larger than MAX_REPORT_BYTES, is another schema or version, or names another node or
 consortium than the member it was read for.
@@ -79,6 +81,16 @@ class Holding:
 
 
 @dataclass(frozen=True)
+class NodeHolding:
+    """One node of a member's cluster, as its report gives it."""
+
+    name: str
+    # Its Kubo node's peer ID (None: not known).
+    peer_id: str | None
+    pinned: int
+
+
+@dataclass(frozen=True)
 class Holdings:
     """One member's report."""
 
@@ -89,8 +101,8 @@ class Holdings:
     repo_size: int
     storage_max: int
     peers: tuple[Holding, ...]
-    # Pins held on each node of the member's cluster (None: one Kubo node).
-    nodes: dict[str, int] | None = None
+    # Each node of the member's cluster (None: one Kubo node).
+    nodes: tuple[NodeHolding, ...] | None = None
 
     def of(self, ipns: str) -> Holding | None:
         """What it holds of the content published under ``ipns``, in any spelling."""
@@ -109,7 +121,7 @@ class Holdings:
         """What changes when the holdings do: not the times every run moves on, nor the
         node's facts (reading them costs calls a run that changes nothing must not make)."""
         peers = [h.to_json() | {"last_success": None} for h in self.peers]
-        data = [self.peer_id, self.consortium, peers, self.nodes]
+        data = [self.peer_id, self.consortium, peers, self.to_json()["nodes"]]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -140,7 +152,7 @@ def holdings(
     made: str,
     kubo_version: str,
     repo: tuple[int, int],
-    nodes: dict[str, int] | None = None,
+    nodes: tuple[NodeHolding, ...] | None = None,
 ) -> Holdings:
     """This member's report, from the figures of its configured peers (and its cluster's
     nodes, if it has one)."""
@@ -179,7 +191,7 @@ def holdings_of(data: object, where: str, peer_id: str | None, consortium: str) 
         peers=tuple(
             _holding(item, f"{where}: peers[{i}]") for i, item in enumerate(reader.list("peers"))
         ),
-        nodes=reader.counts("nodes"),
+        nodes=_nodes(reader, f"{where}: nodes"),
     )
     if peer_id is not None and same_name(report.peer_id) != same_name(peer_id):
         raise ReportError(f"{where}: made by node {report.peer_id}, not by {peer_id}")
@@ -208,6 +220,17 @@ def _holding(item: object, where: str) -> Holding:
         last_success=reader.optional("last_success", reader.time),
         failing_since=reader.optional("failing_since", reader.time),
     )
+
+
+def _nodes(reader: "_Fields", where: str) -> tuple[NodeHolding, ...] | None:
+    if reader.data.get("nodes") is None:
+        return None
+    nodes = []
+    for index, item in enumerate(reader.list("nodes")):
+        node = _Fields(item, f"{where}[{index}]")
+        peer_id = node.optional("peer_id", node.text)
+        nodes.append(NodeHolding(node.text("name"), peer_id, node.whole("pinned")))
+    return tuple(nodes)
 
 
 class _Fields:
@@ -251,16 +274,6 @@ class _Fields:
         if not isinstance(value, list):
             raise ReportError(f"{self.where}: {key!r} is not a list")
         return value
-
-    def counts(self, key: str) -> dict[str, int] | None:
-        """An optional object of short names -> whole numbers (absent or null: None)."""
-        value = self.data.get(key)
-        if value is None:
-            return None
-        inner = _Fields(value, f"{self.where}: {key}")
-        if any(not name or len(name) > 256 for name in inner.data):
-            raise ReportError(f"{inner.where}: a name is not a short string")
-        return {name: inner.whole(name) for name in inner.data}
 
     def optional(self, key: str, read: Callable[[str], str]) -> str | None:
         return None if self._get(key) is None else read(key)

@@ -5,7 +5,7 @@ this run read it in full; otherwise what it asked for then stays what protects i
 Its wanted list is rewritten only when it changed.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..config import Config
@@ -34,6 +34,12 @@ class FullCheck:
     claims: list[Claim]
     results: Results
     kubo_error: str | None
+    # Pins listed but not held yet (a cluster's): not held for their peers until the
+    # run's own pin of them succeeds.
+    unsettled: Collection[CidKey] = ()
+
+    def held_before(self, cid: CidKey) -> bool:
+        return cid in self.pins and cid not in self.unsettled
 
 
 def unchanged_outcomes(
@@ -86,7 +92,7 @@ def bring_up_to_date(
     results = check.results
     pins = size = failed = refused = 0
     for cid, cost in wanted.items():
-        if cid in check.pins or cid in results.fetched:
+        if check.held_before(cid) or cid in results.fetched:
             pins, size = pins + 1, size + cost
         elif cid in results.refused:
             refused += 1
@@ -128,7 +134,7 @@ def _outcome(reading: Reading, claim: Claim, check: FullCheck, released: int) ->
         warnings=list(reading.warnings),
     )
     for cid in claim.cids:
-        if cid in check.pins:
+        if check.held_before(cid):
             outcome.already_pinned += 1
             outcome.renamed += cid in results.renamed
         elif cid in results.fetched:

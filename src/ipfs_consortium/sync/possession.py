@@ -146,6 +146,7 @@ def check_members(
         )
         reason = "" if sample else "no block of this member's content is on its own node"
     claims = {holder.member: holder.state for holder in own.holders}
+    nodes = {holder.member: holder.nodes for holder in own.holders}
     why_not = {
         peer.name: reason or _no_full_claim(claims.get(peer.name, "no_report"))
         for peer in config.peers
@@ -160,7 +161,15 @@ def check_members(
         workers = max(1, min(config.concurrency, len(asked)))
         with ThreadPoolExecutor(workers, thread_name_prefix="check") as pool:
             checked = pool.map(
-                lambda peer: _check(client, config, peer, sample, before.get(peer.name), stamp),
+                lambda peer: _check(
+                    client,
+                    config,
+                    peer,
+                    nodes.get(peer.name, ()),
+                    sample,
+                    before.get(peer.name),
+                    stamp,
+                ),  # fmt: skip
                 asked,
             )
             results.update((peer.name, check) for peer, check in zip(asked, checked, strict=True))
@@ -246,27 +255,32 @@ def _check(
     client: KuboClient,
     config: Config,
     peer: Peer,
+    nodes: tuple[str, ...],
     blocks: list[str],
     last: MemberCheck | None,
     stamp: str,
 ) -> MemberCheck:
+    """Ask the member's node for ``blocks``; a member whose report names several nodes
+    (``nodes``, a cluster's) holds a block that one of them serves."""
     if peer.peer_id is None:
         why = "its node's peer ID is not known (peer_id in config.json)"
         return _not_checked(peer, last, stamp, why)
-    target = f"/p2p/{peer.peer_id}"
+    counts: Counter[str] = Counter()
+    size, detail, asking = 0, "", blocks
     started = time.monotonic()
     try:
-        # A forward that a killed run left would be found first.
-        client.p2p_close(PROTOCOL, target=target)
-        client.p2p_forward(PROTOCOL, "/ip4/127.0.0.1/tcp/0", peer.peer_id)
-        try:
-            counts, size, detail = _ask(_forwarded(client, target), blocks, config)
-        finally:
-            client.p2p_close(PROTOCOL, target=target)
+        for node in dict.fromkeys([peer.peer_id, *nodes]):
+            answers, got, cut, asking = _ask_node(client, node, asking, config)
+            counts += answers
+            size += got
+            detail = detail or cut
+            if not asking:
+                break
     except KuboUnreachable:
         raise
     except KuboError as exc:
         return _not_checked(peer, last, stamp, str(exc))
+    counts["missing"] += len(asking)
     seconds = round(time.monotonic() - started, 3)
     verified_at = last.verified_at if last else None
     if counts["verified"] == len(blocks):
@@ -284,6 +298,20 @@ def _check(
     return check
 
 
+def _ask_node(
+    client: KuboClient, node: str, blocks: list[str], config: Config
+) -> tuple[Counter[str], int, str, list[str]]:
+    """``_ask`` of one node through a forward of its own; the blocks it lacked."""
+    target = f"/p2p/{node}"
+    # A forward that a killed run left would be found first.
+    client.p2p_close(PROTOCOL, target=target)
+    client.p2p_forward(PROTOCOL, "/ip4/127.0.0.1/tcp/0", node)
+    try:
+        return _ask(_forwarded(client, target), blocks, config)
+    finally:
+        client.p2p_close(PROTOCOL, target=target)
+
+
 def _forwarded(client: KuboClient, target: str) -> str:
     """The local URL of the forward to ``target``."""
     for stream in client.streams():
@@ -293,10 +321,12 @@ def _forwarded(client: KuboClient, target: str) -> str:
     raise KuboError(f"Kubo p2p/ls: no forward to {target} after p2p/forward made one")
 
 
-def _ask(base: str, blocks: list[str], config: Config) -> tuple[Counter[str], int, str]:
-    """Each block's fate, the bytes of the answers, and what cut the check short."""
+def _ask(base: str, blocks: list[str], config: Config) -> tuple[Counter[str], int, str, list[str]]:
+    """Each block's fate but missing, the bytes of the answers, what cut the check short,
+    and the blocks the node answered it lacks."""
     counts: Counter[str] = Counter()
     size = 0
+    lacking: list[str] = []
     with requests.Session() as session:
         session.trust_env = False
         for index, cid in enumerate(blocks):
@@ -305,13 +335,13 @@ def _ask(base: str, blocks: list[str], config: Config) -> tuple[Counter[str], in
             except requests.RequestException as exc:
                 # Every later block would wait as long: a check costs one timeout at most.
                 counts["unreachable"] += len(blocks) - index
-                return counts, size, f"no answer from its node ({type(exc).__name__})"
+                return counts, size, f"no answer from its node ({type(exc).__name__})", lacking
             if block is None:
-                counts["missing"] += 1
+                lacking.append(cid)
                 continue
             size += len(block)
             counts["verified" if block_matches(key_of_canonical(cid), block) else "wrong"] += 1
-    return counts, size, ""
+    return counts, size, "", lacking
 
 
 def _get(session: requests.Session, url: str, config: Config) -> bytes | None:

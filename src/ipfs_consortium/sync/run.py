@@ -230,7 +230,10 @@ class _Sync:
         # Record.
         if pinset.nodes is not None:
             self._record_allocation(pinset, results)
-        check = FullCheck(readings, wanted_before, pins, claims, results, self.report.kubo_error)
+        check = FullCheck(
+            readings, wanted_before, pins, claims, results, self.report.kubo_error,
+            pinset.unsettled,
+        )  # fmt: skip
         for reading, claim, outcome in full_outcomes(check, self.names):
             state = self.records[reading.peer.name]
             wanted = (
