@@ -123,7 +123,11 @@ class ClusterPeer:
             replication_factor_min=replication[0],
             replication_factor_max=replication[1],
         )
-        config["consensus"]["crdt"]["trusted_peers"] = [p.peer_id for p in peers]
+        crdt = config["consensus"]["crdt"]
+        crdt["trusted_peers"] = [p.peer_id for p in peers]
+        # A peer that missed the broadcast of a burst's last pins learns of them only at the
+        # next rebroadcast of the heads (a minute by default).
+        crdt["rebroadcast_interval"] = "5s"
         # Only the REST API: a missing section is a component that does not start.
         restapi = config["api"]["restapi"]
         restapi["http_listen_multiaddress"] = f"/ip4/127.0.0.1/tcp/{self.api_port}"
