@@ -6,16 +6,19 @@ carry the same names as in Kubo, in the cluster's pinset (the cluster does not p
 on to Kubo), so every rule that reads pin names works unchanged.
 
 A pin is *held* once the cluster reports it ``pinned`` on at least ``replication_min``
-nodes. The cluster pins asynchronously: ``pin_add`` asks for the pin and follows it until
-it is held, asking the cluster to ``recover`` it when a node reports an error. One that
-is not held in time stays in the cluster's pinset, listed as unsettled, and the next run
-follows it up; a pin in error is never released for it.
+nodes. The cluster pins asynchronously: ``pin_add`` asks for each pin at once, and
+``settle`` then follows them all, in batches, until they are held, asking the cluster to
+``recover`` one a node reports in error; the sync keeps the cluster as busy as it can be,
+instead of waiting for each pin in turn. One that is not held in time stays in the
+cluster's pinset, listed as unsettled, and the next run follows it up; a pin in error is
+never released for it.
 """
 
 import json
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import closing
 from typing import Any
 
@@ -23,9 +26,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..config import ClusterPinning, Config
-from ..errors import CIDError, ClusterError, ClusterRefused, ClusterUnreachable, PinStalled
+from ..errors import CIDError, ClusterError, ClusterRefused, ClusterUnreachable
 from .cid import CidKey, cid_key, key_text
 from .pins import NodePins, PinBackend, PinSet
+
+log = logging.getLogger(__name__)
 
 # A node's tracker status -> the state the figures count it in; other statuses (remote:
 # not allocated there; unpinning, ...) are not the node's holding.
@@ -42,6 +47,10 @@ _STATES = {
 _FIRST_POLL, _LAST_POLL = 0.05, 1.0
 # Ask the cluster to recover a pin in error at most this often while following it.
 _RECOVER_EVERY = 10.0
+# The states of this many pins are asked in one call (their CIDs fill its URL).
+_STATUS_BATCH = 200
+# How often following the pins says how far it has got.
+_LOG_EVERY = 10.0
 
 
 class ClusterPins:
@@ -159,35 +168,69 @@ class ClusterPins:
         max_bytes: int | None = None,
         fetched: Callable[[int], None] | None = None,
     ) -> int:
-        """Ask for the pin (again, when it is there but not held) and follow it until held.
+        """Ask for the pin (again, when it is there but not held); ``settle`` follows it.
         The bytes are fetched on the nodes, out of sight: 0. ``max_bytes`` cannot be
         enforced here (config.py refuses a byte quota with a cluster)."""
-        cid = key_text(key)
-        self._pin(cid, name)
-        last: tuple[int, ...] = ()
-        last_change = recovered = time.monotonic()
+        self._pin(key_text(key), name)
+        return 0
+
+    def settle(self, made: Collection[CidKey], stall_timeout: float) -> dict[CidKey, str]:
+        """Follow the pins asked for until each is held, reading their states in batches;
+        a pin in error is recovered. Once none of them has moved for ``stall_timeout``
+        seconds, the ones not held yet are returned with each node's state of them."""
+        waiting = set(made)
+        states: dict[CidKey, tuple[int, ...]] = {}
+        recovered: dict[CidKey, float] = {}
+        last_change = last_log = time.monotonic()
         pause = _FIRST_POLL
-        while True:
-            peers = _global_status(self._json("GET", f"/pins/{cid}"))[2]
-            states = Counter(_STATES.get(p.get("status", "")) for p in peers.values())
-            if states["pinned"] >= self._needed(peers):
-                return 0
+        while waiting:
+            found = self._statuses(waiting)
             now = time.monotonic()
-            if states["error"] and now - recovered >= _RECOVER_EVERY:
-                self._json("POST", f"/pins/{cid}/recover")
-                recovered = now
-            current = (states["pinned"], states["pinning"], states["queued"])
-            if current != last:
-                last, last_change = current, now
-            elif now - last_change > stall_timeout:
-                raise PinStalled(
-                    f"pin {cid} is pinned on {states['pinned']} of the "
-                    f"{self._needed(peers)} cluster nodes it needs after {stall_timeout:g}s "
-                    f"without progress ({_describe(peers)}); it stays in the cluster's "
-                    "pinset and the next run follows it up"
+            for key, peers in found.items():
+                counts = Counter(_STATES.get(p.get("status", "")) for p in peers.values())
+                if counts["pinned"] >= self._needed(peers):
+                    waiting.discard(key)
+                    last_change = now
+                    continue
+                current = (counts["pinned"], counts["pinning"], counts["queued"], counts["error"])
+                if states.get(key) != current:
+                    states[key], last_change = current, now
+                if counts["error"] and now - recovered.get(key, -_RECOVER_EVERY) >= _RECOVER_EVERY:
+                    self._json("POST", f"/pins/{key_text(key)}/recover")
+                    recovered[key] = now
+            if waiting and now - last_change > stall_timeout:
+                return {
+                    key: self._stalled(key, found.get(key, {}), stall_timeout) for key in waiting
+                }
+            if now - last_log >= _LOG_EVERY:
+                log.info(
+                    "the cluster holds %d of the %d pins asked for",
+                    len(made) - len(waiting),
+                    len(made),
                 )
-            time.sleep(pause)
-            pause = min(2 * pause, _LAST_POLL)
+                last_log = now
+            if waiting:
+                time.sleep(pause)
+                pause = min(2 * pause, _LAST_POLL)
+        return {}
+
+    def _statuses(self, keys: Collection[CidKey]) -> dict[CidKey, dict[str, Any]]:
+        """Each pin's state on every node (its GlobalPinInfo's peer map)."""
+        found = {}
+        for batch in _batches(sorted(keys), _STATUS_BATCH):
+            cids = ",".join(key_text(key) for key in batch)
+            for status in self._stream(f"/pins?cids={cids}"):
+                key, _, peers = _global_status(status)
+                found[key] = peers
+        return found
+
+    def _stalled(self, key: CidKey, peers: Mapping[str, Any], stall_timeout: float) -> str:
+        pinned = sum(p.get("status") == "pinned" for p in peers.values())
+        return (
+            f"pin {key_text(key)} is pinned on {pinned} of the {self._needed(peers)} cluster "
+            f"nodes it needs after {stall_timeout:g}s without progress ({_describe(peers)}); "
+            "it stays in the cluster's pinset and the next run follows it up"
+        )
 
     def pin_rename(self, key: CidKey, name: str) -> None:
         """The same pin with a new name: the cluster keeps its allocations."""
@@ -212,6 +255,11 @@ class ClusterPins:
         """On how many nodes a pin must be pinned to be held."""
         low = self.pinning.replication_min
         return len(peers) if low == -1 else low
+
+
+def _batches(items: list[CidKey], size: int) -> Iterator[list[CidKey]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _global_status(status: Any) -> tuple[CidKey, str, dict[str, Any]]:

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -249,6 +249,10 @@ class KuboClient:
     def pinset(self) -> PinSet:
         """Kubo holds a pin once it is listed: none is unsettled."""
         return PinSet(self.recursive_pins())
+
+    def settle(self, made: Collection[CidKey], stall_timeout: float) -> dict[CidKey, str]:
+        """A pin is held once pin/add returns: nothing to follow."""
+        return {}
 
     def pin_name(self, key: CidKey) -> str | None:
         """The name of ``key``'s recursive pin ("" when unnamed); None when it has none."""

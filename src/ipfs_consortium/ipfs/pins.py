@@ -7,7 +7,7 @@ Kubo's RPC API (kubo.py) is the backend of a member of one node; an IPFS Cluster
 the local Kubo's work whatever holds the pins.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,10 +48,15 @@ class PinBackend(Protocol):
     # As KuboClient.pin_add, whose arguments these are.
     def pin_add(self, key: CidKey, name: str, stall_timeout: float, max_bytes: int | None = None,
                 fetched: Callable[[int], None] | None = None) -> int:  # fmt: skip
-        """Pin recursively under ``name`` and return once it is held; the bytes fetched.
-        Raises PinStalled after ``stall_timeout`` seconds without progress and
-        QuotaExceeded past ``max_bytes`` (leaving nothing pinned); ``fetched`` hears each
-        new byte count."""
+        """Pin recursively under ``name``; the bytes fetched. Raises PinStalled after
+        ``stall_timeout`` seconds without progress and QuotaExceeded past ``max_bytes``
+        (leaving nothing pinned); ``fetched`` hears each new byte count. A backend that
+        pins asynchronously returns once the pin is asked for: ``settle`` follows it."""
+        ...
+
+    def settle(self, made: Collection[CidKey], stall_timeout: float) -> dict[CidKey, str]:
+        """Follow the pins ``pin_add`` just made until they are held; the ones that made
+        no progress for ``stall_timeout`` seconds, with why. Kubo's are held once made."""
         ...
 
     def pin_rename(self, key: CidKey, name: str) -> None:

@@ -64,6 +64,8 @@ def apply_plan(
     results = Results()
     _Pinning(pins, config, budgets, results, plan.to_pin, reach).run(plan)
     if results.kubo_error is None:
+        _settle(pins, config, results)
+    if results.kubo_error is None:
         _release(pins, due, results)
     return results
 
@@ -143,6 +145,24 @@ class _Pinning:
                 results.fetched[cid] = fetched
         if not change.pinned:
             self.progress.ended(cid, results.fetched.get(cid))
+
+
+def _settle(pins: PinBackend, config: Config, results: Results) -> None:
+    """Follow the pins made until they are held (a cluster pins asynchronously): one
+    not held in time failed, as a stalled pin does."""
+    try:
+        stalled = pins.settle(list(results.fetched), config.stall_timeout)
+    except KuboUnreachable as exc:
+        log.error("%s; stopping: no pin is released on this run", exc)
+        results.kubo_error = str(exc)
+        return
+    except KuboError as exc:
+        # The pins' fate is unknown: none counts as held, none is lost.
+        stalled = dict.fromkeys(results.fetched, f"the pins were not followed to the end ({exc})")
+    for cid, why in stalled.items():
+        log.error("%s", why)
+        del results.fetched[cid]
+        results.failed[cid] = why
 
 
 def _release(pins: PinBackend, due: Iterable[CidKey], results: Results) -> None:
