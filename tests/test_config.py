@@ -199,3 +199,73 @@ def test_check_config_refuses_in_one_line(
     assert (code, out) == (2, "")
     (line,) = err.splitlines()
     assert f"{path}: " in line and message in line
+
+
+def _cluster(tmp_path: Path, **pinning: object) -> dict[str, object]:
+    auth = tmp_path / "cluster-api-auth"
+    auth.write_text("consortium:s3cret\n")
+    return {
+        "cluster_api": "http://127.0.0.1:9094",
+        "auth_file": str(auth),
+        "replication_min": 2,
+        "replication_max": 3,
+    } | pinning
+
+
+def test_pins_go_to_a_cluster_without_a_byte_quota(tmp_path: Path) -> None:
+    config = parse_config(
+        {"peers": [PEER, {"ipns": KEY, "max_bytes": None}], "pinning": _cluster(tmp_path)},
+        "c.json",
+    )
+    assert config.pinning is not None
+    assert (config.pinning.api, config.pinning.replication_min) == ("http://127.0.0.1:9094", 2)
+    assert config.pinning.auth.header == "Basic " + base64.b64encode(b"consortium:s3cret").decode()
+    assert "s3cret" not in repr(config)
+    # The default quota of bytes becomes none: the cluster fetches out of the sync's sight.
+    assert [p.max_bytes for p in config.peers] == [None, None]
+    assert parse_config({"peers": [PEER]}, "c.json").pinning is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"max_bytes": 1000}, "c.json: key 'max_bytes' cannot be enforced with pinning"),
+        (
+            {"peers": [{"ipns": PEER, "max_bytes": 5}]},
+            "c.json: peers[0]: key 'max_bytes' cannot be enforced with pinning",
+        ),
+        ({"pinning": {"auth_file": None}}, "pinning: key 'auth_file' is required"),
+        ({"pinning": "yes"}, "key 'pinning' must be an object"),
+        (
+            {"pinning": {"cluster_api": "http://10.0.0.5:9094"}},
+            "pinning: key 'cluster_api' 'http://10.0.0.5:9094' must be a loopback",
+        ),
+        (
+            {"pinning": {"replication_min": 3, "replication_max": 2}},
+            "replication_min (3) and replication_max (2) must be whole numbers with 1 <= min",
+        ),
+        ({"pinning": {"replication_min": -1}}, "or both -1 (every node)"),
+        ({"pinning": {"auth_file": "/nonexistent"}}, "key 'auth_file' names /nonexistent: no such"),
+        ({"pinning": {"workers": 2}}, "pinning: unknown key 'workers'"),
+    ],
+)
+def test_a_cluster_setting_that_cannot_work_is_refused(
+    tmp_path: Path, data: dict[str, object], message: str
+) -> None:
+    pinning = data.pop("pinning", {})
+    if isinstance(pinning, dict):
+        # Each case changes a working setting; None takes a key out.
+        merged = _cluster(tmp_path, **pinning)
+        pinning = {key: value for key, value in merged.items() if value is not None}
+    document = {"peers": [PEER], "pinning": pinning} | data
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "c.json")
+    assert message in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_kubos_api_on_a_unix_socket(tmp_path: Path) -> None:
+    config = parse_config({"peers": [], "api": "/unix/run/ipfs-api/api.sock"}, "c.json")
+    assert config.api == "/unix/run/ipfs-api/api.sock"
+    with pytest.raises(ConfigError, match="is not a /unix/<absolute path> multiaddr"):
+        parse_config({"peers": [], "api": "/unix/"}, "c.json")

@@ -75,6 +75,18 @@ class ApiAuth:
     header: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class ClusterPinning:
+    """``pinning``: the IPFS Cluster that holds this member's pins (ipfs/cluster.py)."""
+
+    api: str
+    # Basic authentication from ``auth_file`` (one line, ``user:password``).
+    auth: ApiAuth
+    # On how many of the cluster's nodes each pin must be (-1 and -1: on every node).
+    replication_min: int
+    replication_max: int
+
+
 def normalize_ipns_name(value: str) -> str:
     """Return the bare IPNS name (no ``/ipns/``), or raise ValueError saying why not."""
     name = value.removeprefix("/ipns/")
@@ -143,7 +155,12 @@ def is_peer_label(text: str) -> bool:
 
 
 def normalize_api(value: str) -> str:
-    """Accept ``http(s)://host:port`` or a multiaddr like ``/ip4/127.0.0.1/tcp/5001``."""
+    """Accept ``http(s)://host:port``, a multiaddr like ``/ip4/127.0.0.1/tcp/5001``, or a
+    unix socket's ``/unix/<absolute path>``."""
+    if value.startswith("/unix/"):
+        if "\0" in value or len(value) == len("/unix/"):
+            raise ValueError("is not a /unix/<absolute path> multiaddr")
+        return value
     match = _MULTIADDR_API.match(value)
     if match:
         proto, host, port = match.group(1), match.group(2), match.group(3)
@@ -152,7 +169,9 @@ def normalize_api(value: str) -> str:
         return f"http://{host}:{port}"
     if re.match(r"^https?://[^/\s]+/?$", value):
         return value.rstrip("/")
-    raise ValueError("is not an http(s)://host:port URL or a /ip4/…/tcp/… multiaddr")
+    raise ValueError(
+        "is not an http(s)://host:port URL, a /ip4/…/tcp/… multiaddr or a /unix/<path> one"
+    )
 
 
 def _authorization_header(secret: str) -> str:
@@ -184,6 +203,18 @@ def _read_api_auth(path: Path) -> ApiAuth:
         return ApiAuth(path, _authorization_header(secret))
     except ValueError as exc:
         raise ValueError(f"names {path}: {exc}") from None
+
+
+def _read_basic_auth(path: Path) -> ApiAuth:
+    """``user:password`` in ``path`` as a Basic Authorization header; errors name the file,
+    never what it holds."""
+    try:
+        secret = _read_file(path, "file").decode("ascii", errors="replace").strip()
+    except ValueError as exc:
+        raise ValueError(f"names {path}: {exc}") from None
+    if not _USER_PASSWORD.fullmatch(secret):
+        raise ValueError(f"names {path}, which does not hold one line '<user>:<password>'")
+    return ApiAuth(path, f"Basic {base64.b64encode(secret.encode()).decode()}")
 
 
 class _Reader:
@@ -306,6 +337,44 @@ def _api_auth(reader: _Reader, key: str, default: ApiAuth | None) -> ApiAuth | N
         raise reader.fail(key, str(exc)) from None
 
 
+_PINNING_KEYS = {"cluster_api", "auth_file", "replication_min", "replication_max"}
+
+
+def _pinning(reader: _Reader, key: str, default: ClusterPinning | None) -> ClusterPinning | None:
+    value = reader.data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, dict):
+        raise reader.fail(
+            key, f"must be an object with {sorted(_PINNING_KEYS)}, not {json.dumps(value)}"
+        )
+    inner = _Reader(value, f"{reader.where}: pinning")
+    inner.check_keys(_PINNING_KEYS)
+    missing = sorted(_PINNING_KEYS - set(value))
+    if missing:
+        raise ConfigError(f"{inner.where}: key {missing[0]!r} is required")
+    api = inner.string("cluster_api")
+    url = urlsplit(api)
+    try:
+        loopback = ipaddress.ip_address(url.hostname or "").is_loopback
+    except ValueError:
+        loopback = url.hostname == "localhost"
+    if url.scheme not in ("http", "https") or not loopback or url.path.strip("/"):
+        raise inner.fail("cluster_api", f"{api!r} must be a loopback http(s)://host:port URL")
+    try:
+        auth = _read_basic_auth(inner.path("auth_file"))
+    except ValueError as exc:
+        raise inner.fail("auth_file", str(exc)) from None
+    low = inner.integer("replication_min", 1, minimum=-1)
+    high = inner.integer("replication_max", 1, minimum=-1)
+    if 0 in (low, high) or (low == -1) != (high == -1) or low > high:
+        raise ConfigError(
+            f"{inner.where}: replication_min ({low}) and replication_max ({high}) must be "
+            "whole numbers with 1 <= min <= max, or both -1 (every node)"
+        )
+    return ClusterPinning(api.rstrip("/"), auth, low, high)
+
+
 def _key_name(reader: _Reader, key: str, default: str) -> str:
     # Kubo's own rule for a key's name: not empty, no '/', no surrounding space.
     text = reader.string(key, default)
@@ -374,6 +443,8 @@ class Config:
     gateway: str = _setting("/ip4/127.0.0.1/tcp/8080", _gateway)
     check_interval: float | None = _setting(_CHECK_INTERVAL, _optional_seconds)
     check_blocks: int = _setting(16, _whole(1))
+    # Where pins go: None for the Kubo node at ``api``, else an IPFS Cluster of the member.
+    pinning: ClusterPinning | None = _setting(None, _pinning, full_check=True)
     source: str = field(default="<defaults>", compare=False)
 
 
@@ -413,6 +484,21 @@ def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any
     )
 
 
+def _no_byte_quota(data: Mapping[str, Any], source: str) -> None:
+    """A cluster fetches on its own nodes, out of the sync's sight, and asynchronously:
+    no byte quota can stop a pin midway there, so none may be set."""
+    places = [("", data)] + [
+        (f"peers[{i}]: ", p) for i, p in enumerate(data.get("peers") or []) if isinstance(p, dict)
+    ]
+    for place, item in places:
+        if item.get("max_bytes") is not None:
+            raise ConfigError(
+                f"{source}: {place}key 'max_bytes' cannot be enforced with "
+                "pinning.cluster_api (the cluster fetches on its nodes, where the sync cannot "
+                "stop a pin midway); set it to null or remove it (max_pins still applies)"
+            )
+
+
 def parse_config(data: object, source: str) -> Config:
     """Validate decoded JSON and build a Config; ``source`` names it in errors."""
     if not isinstance(data, dict):
@@ -427,6 +513,9 @@ def parse_config(data: object, source: str) -> Config:
         for f in fields(Config)
         if f.name in _SETTINGS
     }
+    if settings["pinning"] is not None:
+        _no_byte_quota(data, source)
+        settings["max_bytes"] = None
     peers = tuple(_parse_peer(p, i, source, settings) for i, p in enumerate(peers_value))
     seen: dict[str, int] = {}
     for index, peer in enumerate(peers):

@@ -44,6 +44,19 @@ class NotKubo(KuboUnreachable):
     """What answers at the API address is not Kubo's RPC API (a web page, a proxy's error)."""
 
 
+class ClusterError(KuboError):
+    """IPFS Cluster, which holds the pins in Kubo's place (``pinning``), answered a call
+    with an error."""
+
+
+class ClusterUnreachable(KuboUnreachable):
+    """IPFS Cluster's REST API could not be reached: as with Kubo down, nothing is released."""
+
+
+class ClusterRefused(KuboRefused):
+    """IPFS Cluster's REST API refused the credentials of ``pinning.auth_file``."""
+
+
 class KuboTimeout(KuboError):
     """Kubo stopped answering a call for longer than its timeout."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from .config import Config, is_peer_label
 from .errors import ConfigError
 from .ipfs.cid import CidKey, key_text
+from .ipfs.cluster import pin_backend
 from .ipfs.kubo import KuboClient
 from .ipfs.pins import PinBackend
 from .policy.pin_names import PinNames
@@ -54,9 +55,11 @@ def _forget(config: Config, store: StateDir, peer: str, dry_run: bool) -> Forgot
     for p in config.peers:
         listed.update(store.load_wanted(store.load(p.name, p.ipns)))
     client = KuboClient.from_config(config)
+    pins = pin_backend(config, client)
     try:
-        plan = _forget_pins(client, names, peer, listed, dry_run)
+        plan = _forget_pins(pins, names, peer, listed, dry_run)
     finally:
+        pins.close()
         client.close()
     if not dry_run:
         book = store.load_releases()
@@ -75,7 +78,7 @@ def _forget(config: Config, store: StateDir, peer: str, dry_run: bool) -> Forgot
 def _forget_pins(
     pins: PinBackend, names: PinNames, peer: str, listed: set[CidKey], dry_run: bool
 ) -> ForgetPlan:
-    plan = forget_plan(pins.recursive_pins(), names, peer, listed)
+    plan = forget_plan(pins.pinset().names, names, peer, listed)
     if not dry_run:
         for cid, new_name in plan.renamed.items():
             pins.pin_rename(cid, new_name)

@@ -32,7 +32,9 @@ from ..errors import (
     PinStalled,
     QuotaExceeded,
 )
+from . import unix_socket
 from .cid import CidKey, key_of_canonical, key_text, parse_cid
+from .pins import PinSet
 
 # The UnixFS link type `ls` reports for a file.
 LINK_FILE = 2
@@ -83,6 +85,7 @@ class KuboClient:
         pool_size: int,
         auth: ApiAuth | None = None,
     ) -> None:
+        # What messages name: the URL, or the socket's /unix/ multiaddr.
         self.api = api.rstrip("/")
         self.connect_timeout = connect_timeout
         self.request_timeout = request_timeout
@@ -93,7 +96,13 @@ class KuboClient:
         self.session.trust_env = False
         if auth is not None:
             self.session.headers["Authorization"] = auth.header
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        adapter: HTTPAdapter
+        if self.api.startswith("/unix/"):
+            self.base = f"http://{unix_socket.HOST}"
+            adapter = unix_socket.UnixSocketAdapter(self.api.removeprefix("/unix"), pool_size)
+        else:
+            self.base = self.api
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._calls_lock = threading.Lock()
@@ -129,7 +138,7 @@ class KuboClient:
             raise ValueError(f"{path} is not in RPC_PATHS, the paths the sync's token allows")
         with self._calls_lock:
             self.calls += 1
-        url = f"{self.api}{path}"
+        url = f"{self.base}{path}"
         read = self.request_timeout if timeout is None else timeout
         try:
             response = self.session.post(
@@ -236,6 +245,10 @@ class KuboClient:
             except (KeyError, TypeError, ValueError):
                 raise _unexpected("pin/ls", entry) from None
         return pins
+
+    def pinset(self) -> PinSet:
+        """Kubo holds a pin once it is listed: none is unsettled."""
+        return PinSet(self.recursive_pins())
 
     def pin_name(self, key: CidKey) -> str | None:
         """The name of ``key``'s recursive pin ("" when unnamed); None when it has none."""
@@ -476,7 +489,12 @@ class KuboClient:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out"):
+    markers = (
+        "Connection refused", "Name or service not known", "timed out",
+        # A unix socket's: missing, or not this user's to use.
+        "No such file or directory", "Permission denied",
+    )  # fmt: skip
+    for marker in markers:
         if marker in text:
             return marker.lower()
     return text[:200] or type(exc).__name__

@@ -20,7 +20,7 @@ lost repo that kept its identity) is restored at the next full check, at most
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, is_dataclass
 from datetime import datetime, timedelta
 
 from ..config import Config
@@ -35,7 +35,16 @@ def config_fingerprint(config: Config) -> str:
         f.name: getattr(config, f.name) for f in fields(config) if f.metadata.get("full_check")
     }
     settings["peers"] = [asdict(peer) for peer in config.peers]
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    encoded = json.dumps(settings, sort_keys=True, default=_shown)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _shown(value: object) -> object:
+    """A setting's value as its repr shows it: a secret (a field hidden from the repr)
+    never reaches the digest kept on disk."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value) if f.repr}
+    return str(value)
 
 
 def next_check(verified: Verified, config: Config) -> datetime:

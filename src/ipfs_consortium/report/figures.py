@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Config, Peer
 from ..policy.release import ReleaseBook
-from ..state.store import Checks, PeerState, Published, ReportsSeen, Snapshot
+from ..state.store import Allocation, Checks, PeerState, Published, ReportsSeen, Snapshot
 from ..sync.reach import Reach
 
 
@@ -83,6 +83,8 @@ class Figures:
     seen: ReportsSeen | None = None
     # The last possession checks of the other members.
     checks: Checks | None = None
+    # Where the member's cluster held its pins at the last full check (None: one node).
+    cluster: Allocation | None = None
 
     @property
     def configured(self) -> list[PeerFigures]:
@@ -97,6 +99,7 @@ class Figures:
             "reach": None if reach is None else reach.to_json() | {"summary": str(reach)},
             "report": None if self.published is None else asdict(self.published),
             "checks": None if self.checks is None else asdict(self.checks),
+            "cluster": None if self.cluster is None else asdict(self.cluster),
         }
 
 
@@ -128,6 +131,7 @@ def figures(config: Config, known: Snapshot) -> Figures:
         known.published,
         known.seen,
         known.checks,
+        known.cluster if config.pinning is not None else None,
     )
 
 

@@ -12,11 +12,14 @@ list does. The other members read it to count the copies of their content
                 "listed": 3, "held": 3, "missing": 0,
                 "missing_why": {"quota": 0, "failing": 0, "waiting": 0},
                 "bytes_held": 1024, "last_success": "<time>" | null,
-                "failing_since": "<time>" | null}, …]}
+                "failing_since": "<time>" | null}, …],
+     "nodes": {"<cluster node>": 123, …} | null}
 
 ``listed`` counts the CIDs the followed root lists (its directory included), ``held``
 those pinned; of the ``missing`` rest, ``quota`` were over a quota (max_pins,
-max_bytes), ``failing`` failed to pin, ``waiting`` are not tried yet. Nothing secret is in
+max_bytes), ``failing`` failed to pin, ``waiting`` are not tried yet. ``nodes`` (absent or
+null for a member of one Kubo node) counts the pins each node of the member's IPFS Cluster
+held at its last full check. Nothing secret is in
 it: no API address, no secret, no path. A reader refuses a report that is not JSON, is
 larger than MAX_REPORT_BYTES, is another schema or version, or names another node or
 consortium than the member it was read for.
@@ -86,6 +89,8 @@ class Holdings:
     repo_size: int
     storage_max: int
     peers: tuple[Holding, ...]
+    # Pins held on each node of the member's cluster (None: one Kubo node).
+    nodes: dict[str, int] | None = None
 
     def of(self, ipns: str) -> Holding | None:
         """What it holds of the content published under ``ipns``, in any spelling."""
@@ -104,7 +109,7 @@ class Holdings:
         """What changes when the holdings do: not the times every run moves on, nor the
         node's facts (reading them costs calls a run that changes nothing must not make)."""
         peers = [h.to_json() | {"last_success": None} for h in self.peers]
-        data = [self.peer_id, self.consortium, peers]
+        data = [self.peer_id, self.consortium, peers, self.nodes]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -135,8 +140,10 @@ def holdings(
     made: str,
     kubo_version: str,
     repo: tuple[int, int],
+    nodes: dict[str, int] | None = None,
 ) -> Holdings:
-    """This member's report, from the figures of its configured peers."""
+    """This member's report, from the figures of its configured peers (and its cluster's
+    nodes, if it has one)."""
     return Holdings(
         peer_id=node,
         consortium=config.consortium,
@@ -145,6 +152,7 @@ def holdings(
         repo_size=repo[0],
         storage_max=repo[1],
         peers=tuple(holding(peer) for peer in peers),
+        nodes=nodes,
     )
 
 
@@ -171,6 +179,7 @@ def holdings_of(data: object, where: str, peer_id: str | None, consortium: str) 
         peers=tuple(
             _holding(item, f"{where}: peers[{i}]") for i, item in enumerate(reader.list("peers"))
         ),
+        nodes=reader.counts("nodes"),
     )
     if peer_id is not None and same_name(report.peer_id) != same_name(peer_id):
         raise ReportError(f"{where}: made by node {report.peer_id}, not by {peer_id}")
@@ -242,6 +251,16 @@ class _Fields:
         if not isinstance(value, list):
             raise ReportError(f"{self.where}: {key!r} is not a list")
         return value
+
+    def counts(self, key: str) -> dict[str, int] | None:
+        """An optional object of short names -> whole numbers (absent or null: None)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        inner = _Fields(value, f"{self.where}: {key}")
+        if any(not name or len(name) > 256 for name in inner.data):
+            raise ReportError(f"{inner.where}: a name is not a short string")
+        return {name: inner.whole(name) for name in inner.data}
 
     def optional(self, key: str, read: Callable[[str], str]) -> str | None:
         return None if self._get(key) is None else read(key)

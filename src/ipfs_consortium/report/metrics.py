@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..config import Config
 from ..state.store import Snapshot, StateDir, replace_atomically
+from .cluster import node_counts
 from .copies import stored_view
 from .figures import Figures, PeerFigures, figures
 from .possession import BLOCK_RESULTS, FAILED, member_checks
@@ -129,6 +130,7 @@ def _families(
         )
     yield from _copies(config, found, datetime.fromtimestamp(now, UTC))
     yield from _possession(found)
+    yield from _cluster(found)
     yield _gauge(
         "kubo_up", "Whether the last sync could reach Kubo.", 0 if report.kubo_error else 1
     )
@@ -222,6 +224,20 @@ def _possession(found: Figures) -> Iterator[Metric]:
         verified.add_metric([member], _epoch(check.verified_at))
         failed.add_metric([member], int(check.result == FAILED))
     yield from (blocks, checked, verified, failed)
+
+
+def _cluster(found: Figures) -> Iterator[Metric]:
+    """This member's pins on each node of its cluster (cluster.py); none for one node."""
+    if found.cluster is None:
+        return
+    family = GaugeMetricFamily(
+        f"{_PREFIX}cluster_node_pins",
+        "This member's pins on each node of its cluster at the last full check, by state.",
+        labels=["node", "state"],
+    )
+    for node, state, count in node_counts(found.cluster):
+        family.add_metric([node, state], count)
+    yield family
 
 
 def _family(name: str, help_text: str) -> GaugeMetricFamily:

@@ -45,6 +45,8 @@ class SyncReport:
     reach: dict[str, Any] | None = None
     # Whether this run listed every pin in Kubo, or trusted its records (policy/full_check.py).
     full_check: bool = False
+    # The member's cluster's nodes and their pins by state (a full check with a cluster).
+    cluster: dict[str, dict[str, Any]] | None = None
     # What the run set out to change (a full check only).
     to_pin: int = 0
     to_rename: int = 0

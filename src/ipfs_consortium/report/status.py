@@ -8,6 +8,7 @@ from typing import Any
 from ..config import Config
 from ..state.store import Checks, StateDir
 from ..sync.reach import Reach
+from .cluster import render_allocation
 from .copies import stored_view
 from .figures import Figures, PeerFigures, ReleaseFigures, figures
 from .possession import FAILED, member_checks
@@ -123,6 +124,8 @@ def render_status(config: Config, state_dir: Path) -> str:
     if found.reach is not None:
         lines.append(_reach_line(found.reach, now))
     lines.append(f"last full check of every pin: {_age(found.last_full_check, now)}")
+    if found.cluster is not None:
+        lines += render_allocation(found.cluster)
     lines += _report_lines(config, found, now)
     return "\n".join(lines + _release_lines(found.releases, now))
 

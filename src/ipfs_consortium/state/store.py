@@ -15,7 +15,8 @@ so a run killed between the two leaves the old record with its own list. Beside 
 check), ``reach.json`` (the members Kubo was connected to), ``last_success.json`` (the
 last run that reached Kubo throughout), ``report.json`` (this member's holdings report as
 last published), ``reports.json`` (the other members' as last read), ``checks.json``
-(the possession checks of the others as last made), ``blocks.txt`` (the blocks of this
+(the possession checks of the others as last made), ``cluster.json`` (where the
+member's cluster held its pins at the last full check), ``blocks.txt`` (the blocks of this
 member's own content, which the checks sample) and ``sync.lock``.
 """
 
@@ -44,6 +45,7 @@ LAST_SUCCESS_FILE = "last_success.json"
 _REPORT = "report.json"
 _REPORTS = "reports.json"
 _CHECKS = "checks.json"
+_CLUSTER = "cluster.json"
 _BLOCKS = "blocks.txt"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
@@ -198,6 +200,15 @@ class Checks:
     error: str | None = None
 
 
+@dataclass
+class Allocation:
+    """Where the member's cluster held its pins at the last full check, by node name
+    (report/cluster.py's figures as JSON); written by sync/run.py."""
+
+    at: str
+    nodes: dict[str, dict[str, Any]]
+
+
 @contextmanager
 def replace_atomically(path: Path, mode: int = 0o600) -> Iterator[IO[str]]:
     """Write a file so that readers see the old one or the new one, never half of one;
@@ -234,6 +245,7 @@ class Snapshot:
     published: Published | None = None
     seen: ReportsSeen | None = None
     checks: Checks | None = None
+    cluster: Allocation | None = None
 
 
 class StateDir:
@@ -249,6 +261,7 @@ class StateDir:
             self.load_published(),
             self.load_seen(),
             self.load_checks(),
+            self.load_cluster(),
         )
 
     def lock(self) -> SyncLock:
@@ -438,6 +451,12 @@ class StateDir:
 
     def save_checks(self, checks: Checks) -> None:
         self._save(_CHECKS, asdict(checks))
+
+    def load_cluster(self) -> Allocation | None:
+        return self._load_advice(_CLUSTER, Allocation)
+
+    def save_cluster(self, allocation: Allocation) -> None:
+        self._save(_CLUSTER, asdict(allocation))
 
     def save_own_blocks(self, root: str, blocks: Iterable[str]) -> None:
         """The blocks of this member's own content under ``root``, one CID a line."""

@@ -19,6 +19,7 @@ from ..config import Config
 from ..errors import KuboError, KuboRefused
 from ..ipfs.cid import CidKey
 from ..ipfs.kubo import KuboClient
+from ..report.cluster import pinned_by_node
 from ..report.copies import NO_REPORT, stored_view
 from ..report.exchange import own_content, publish_report, read_reports
 from ..report.figures import PeerFigures, figures
@@ -36,8 +37,9 @@ def heartbeat(
     failed, if it did."""
     serve(client, config)
     every = timedelta(seconds=config.report_interval)
-    mine = figures(config, known).configured
-    report = holdings(config, mine, node, _stamp(now), "", (0, 0))
+    found = figures(config, known)
+    mine = found.configured
+    report = holdings(config, mine, node, _stamp(now), "", (0, 0), pinned_by_node(found.cluster))
     last = known.published
     error = None
     if config.report_key is not None and (

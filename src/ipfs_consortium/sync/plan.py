@@ -43,6 +43,8 @@ class Plan:
     # Every recursive pin in Kubo: CID -> pin name.
     pins: Mapping[CidKey, str]
     names: PinNames
+    # Pins listed but not held yet (a cluster's): pinned again, which follows them up.
+    unsettled: Collection[CidKey] = ()
     to_pin: int = 0
     to_rename: int = 0
     # This consortium's pins that no peer claims: CID -> the peers the pin names.
@@ -67,15 +69,20 @@ class Plan:
         for cid, peers in self.wanted():
             name = named.get(peers) or named.setdefault(peers, self.names.name(peers))
             current = self.pins.get(cid)
-            if current is None:
+            if current is None or cid in self.unsettled:
                 yield Change(cid, name, peers, False)
             elif current != name and self.names.owners(current) is not None:
                 yield Change(cid, name, peers, True)
 
 
-def make_plan(claims: Sequence[Claim], pins: Mapping[CidKey, str], names: PinNames) -> Plan:
+def make_plan(
+    claims: Sequence[Claim],
+    pins: Mapping[CidKey, str],
+    names: PinNames,
+    unsettled: Collection[CidKey] = (),
+) -> Plan:
     """Compare what peers want with what Kubo holds (CID -> pin name)."""
-    plan = Plan(claims, pins, names)
+    plan = Plan(claims, pins, names, unsettled)
     for change in plan.changes():
         if change.pinned:
             plan.to_rename += 1

@@ -20,11 +20,14 @@ from pathlib import Path
 from ..config import Config
 from ..errors import ConsortiumError, KuboError
 from ..ipfs.cid import key_text
+from ..ipfs.cluster import pin_backend
 from ..ipfs.kubo import KuboClient
+from ..ipfs.pins import PinSet
 from ..policy import known_good
 from ..policy.full_check import config_fingerprint, next_check, why_check
 from ..policy.pin_names import PinNames
 from ..policy.release import ReleaseDecision, decide
+from ..report.cluster import allocation, reallocations
 from ..report.metrics import write_metrics
 from ..report.run_report import PeerOutcome, SyncReport, describe
 from ..state.store import PeerState, Snapshot, StateDir, Verified, Wanted
@@ -82,6 +85,7 @@ class _Sync:
         self.list_all = list_all
         self.names = PinNames.of(config.consortium, (p.name for p in config.peers))
         self.client = KuboClient.from_config(config)
+        self.pins = pin_backend(config, self.client)
         self.report = SyncReport(dry_run=dry_run)
         # The state directory as this run read it and then wrote it.
         self.known: Snapshot | None = None
@@ -97,6 +101,7 @@ class _Sync:
         finally:
             self.report.rpc_calls = self.client.calls
             self.report.seconds = round(time.monotonic() - started, 3)
+            self.pins.close()
             self.client.close()
         report = self.report
         if not self.dry_run and self.config.metrics_file is not None:
@@ -187,11 +192,12 @@ class _Sync:
         config, store = self.config, self.store
         # Read.
         try:
-            pins = self.client.recursive_pins()
+            pinset = self.pins.pinset()
         except KuboError as exc:
             self._kubo_failed(exc)
             return
-        log.info("Kubo at %s holds %d recursive pins", config.api, len(pins))
+        pins = pinset.names
+        self._report_pinset(pinset)
         wanted_before = {name: store.load_wanted(state) for name, state in self.records.items()}
         readings = read_all(
             self.client, resolved, config, self.records, wanted_before, pins, self.reach
@@ -202,7 +208,7 @@ class _Sync:
             known_good.claim(r.peer.name, r.wanted, r.complete, wanted_before[r.peer.name])
             for r in readings
         ]
-        plan = make_plan(claims, pins, self.names)
+        plan = make_plan(claims, pins, self.names, pinset.unsettled)
         releases = decide(
             plan, known.book, now, config.release_after, config.max_release_fraction,
             self.allow_mass_release,
@@ -216,7 +222,7 @@ class _Sync:
                     {p.name: p.max_bytes for p in config.peers},
                     {name: state.bytes_held for name, state in self.records.items()},
                 )
-                results = apply_plan(self.client, config, plan, releases.due, budgets, self.reach)
+                results = apply_plan(self.pins, config, plan, releases.due, budgets, self.reach)
                 self._note_kubo_error(results.kubo_error)
             releases.book.released(results.released)
             store.save_releases(releases.book)
@@ -232,6 +238,27 @@ class _Sync:
         if not self.dry_run and not self.report.kubo_error:
             store.save_verified(verified)
             known.verified = verified
+
+    def _report_pinset(self, pinset: PinSet) -> None:
+        config = self.config
+        if pinset.nodes is None:
+            log.info("Kubo at %s holds %d recursive pins", config.api, len(pinset.names))
+            return
+        assert config.pinning is not None
+        log.info(
+            "the cluster at %s holds %d pins, %d not yet on %s of its nodes",
+            config.pinning.api, len(pinset.names), len(pinset.unsettled),
+            config.pinning.replication_min,
+        )  # fmt: skip
+        found = allocation(pinset.nodes, datetime.now(UTC))
+        self.report.cluster = found.nodes
+        known = self.known
+        assert known is not None
+        for line in reallocations(known.cluster, found):
+            log.info("%s", line)
+        if not self.dry_run:
+            self.store.save_cluster(found)
+            known.cluster = found
 
     def _record_unchanged(self, readings: Iterable[Reading]) -> None:
         outcomes = unchanged_outcomes(list(readings), self.records, self.report.kubo_error)
