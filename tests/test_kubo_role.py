@@ -250,6 +250,21 @@ def test_preflight_refuses_an_ipns_key_name_kubo_refuses(tmp_path: Path, name: s
     )
 
 
+@pytest.mark.parametrize(
+    "socket", ["api.sock", "/var/lib/ipfs/api.sock", "/api.sock", "/run/ipfs-api/", "/run/a b/s"]
+)
+def test_preflight_refuses_an_api_socket_its_group_could_not_reach(
+    tmp_path: Path, socket: str
+) -> None:
+    message = _preflight(tmp_path, {"kubo_api_socket": socket})
+    assert message.startswith(f"kubo_api_socket {socket} must be an absolute file path ")
+
+
+def test_preflight_passes_an_api_socket_beside_the_repository(tmp_path: Path) -> None:
+    run = _run_role(tmp_path, {"kubo_api_socket": "/var/lib/ipfs-api/api.sock"}, "preflight.yml")
+    assert run.returncode == 0, run.stderr
+
+
 def test_preflight_passes_a_production_inventory(tmp_path: Path) -> None:
     run = _run_role(tmp_path, {"kubo_ipns_keys": ["ipfs-consortium-report"]}, "preflight.yml")
     assert run.returncode == 0, run.stderr

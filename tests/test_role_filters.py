@@ -37,6 +37,7 @@ api_auth = _load(ROLES / "kubo/filter_plugins/kubo_api_auth.py")
 config = _load(ROLES / "kubo/filter_plugins/kubo_config.py")
 keys = _load(ROLES / "kubo/filter_plugins/kubo_keys.py")
 consortium_peers = _load(ROLES / "consortium/filter_plugins/consortium_peers.py")
+cluster_peers = _load(ROLES / "ipfs_cluster/filter_plugins/ipfs_cluster_peers.py")
 ec2_arch = _load(ROLES / "ec2_member/filter_plugins/ec2_member_arch.py")
 
 IDENTITIES = {
@@ -46,10 +47,35 @@ IDENTITIES = {
 }
 
 
-def test_both_roles_use_the_one_membership_rule() -> None:
-    linked = ROLES / "consortium/filter_plugins/kubo_members.py"
+@pytest.mark.parametrize("role", ["consortium", "ipfs_cluster"])
+def test_every_role_uses_the_one_membership_rule(role: str) -> None:
+    linked = ROLES / role / "filter_plugins/kubo_members.py"
     assert linked.is_symlink()
     assert linked.resolve() == (ROLES / "kubo/filter_plugins/kubo_members.py").resolve()
+
+
+def test_hosts_naming_one_member_make_it_up_in_inventory_order() -> None:
+    hosts = ["alice-2", "bob", "alice-1", "carol"]
+    alice: dict[str, Any] = {"consortium_member": "alice"}
+    hostvars = {"alice-2": alice, "bob": {}, "alice-1": alice, "carol": {"consortium_member": ""}}
+    assert members.kubo_member_hosts(hosts, hostvars) == {
+        "alice": ["alice-2", "alice-1"],
+        "bob": ["bob"],
+        "carol": ["carol"],
+    }
+
+
+def test_a_cluster_node_lists_its_peers_addresses_with_their_cluster_peer_ids() -> None:
+    nodes = [
+        {
+            "ipfs_cluster_peer_id": "12D3KooWA2",
+            "ipfs_cluster_peer_addresses": ["/ip4/10.0.0.2/tcp/9096"],
+        },
+        {"ipfs_cluster_peer_id": "", "ipfs_cluster_peer_addresses": ["/ip4/10.0.0.3/tcp/9096"]},
+    ]
+    assert cluster_peers.ipfs_cluster_peer_addresses(nodes) == [
+        "/ip4/10.0.0.2/tcp/9096/p2p/12D3KooWA2"
+    ]
 
 
 def test_a_group_is_its_hosts_and_no_group_is_none() -> None:
@@ -99,6 +125,10 @@ def test_a_member_peer_names_its_report_once_the_report_key_is_known() -> None:
         {"name": "bob", "ipns": "12D3KooWBob"},
         {"name": "carol", "ipns": "12D3KooWCarol"},
     ]
+    # A member of several hosts is named after the member, by the host that publishes for it.
+    assert consortium_peers.consortium_member_peers(
+        ["alice"], identities, None, {"Alice": ["alice", "alice-2"], "bob": ["bob"]}
+    ) == [{"name": "Alice", "ipns": "12D3KooWAlice"}]
     # No report key (report_key null): no report named.
     assert consortium_peers.consortium_member_peers(["alice"], identities, None) == [
         {"name": "alice", "ipns": "12D3KooWAlice"}
@@ -246,6 +276,10 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_group_members": members.kubo_group_members,
         "kubo_unknown_members": members.kubo_unknown_members,
         "kubo_other_members": members.kubo_other_members,
+        "kubo_member_hosts": members.kubo_member_hosts,
+    }
+    assert cluster_peers.FilterModule().filters() == {
+        "ipfs_cluster_peer_addresses": cluster_peers.ipfs_cluster_peer_addresses
     }
     assert api_auth.FilterModule().filters() == {
         "kubo_api_secret": api_auth.kubo_api_secret,

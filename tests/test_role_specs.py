@@ -30,7 +30,9 @@ def _defaults(role: Path) -> dict[str, Any]:
 
 
 def test_every_role_is_checked() -> None:
-    assert [role.name for role in ROLES] == ["consortium", "data_volume", "ec2_member", "kubo"]
+    assert [role.name for role in ROLES] == [
+        "consortium", "data_volume", "ec2_member", "ipfs_cluster", "kubo"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda role: role.name)
