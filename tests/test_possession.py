@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from harness.kubonet import ROOT
 from ipfs_consortium.exit_codes import EXIT_CHECK_FAILED, EXIT_OK
 from ipfs_consortium.ipfs.cid import block_matches, checkable, cid_key, parse_cid
+from ipfs_consortium.sync.possession import PROTOCOL
 from tests.conftest import Member, Net, Party, Run, mirrored, party_of, run_cli
 
 # More than Alice's content has blocks: every block is asked.
@@ -187,3 +190,8 @@ def test_a_block_is_checked_against_its_cid() -> None:
     assert not block_matches(cid_key(sha256), b"only b")
     # An identity CID holds its block: nothing to ask a member for.
     assert not checkable(cid_key("bafkqablimvwgy3y"))
+
+
+def test_the_kubo_role_mounts_the_protocol_the_checks_ask() -> None:
+    role_vars = yaml.safe_load((ROOT / "roles" / "kubo" / "vars" / "main.yml").read_text())
+    assert role_vars["_kubo_blocks_protocol"] == PROTOCOL
