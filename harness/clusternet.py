@@ -128,6 +128,10 @@ class ClusterPeer:
         # A peer that missed the broadcast of a burst's last pins learns of them only at the
         # next rebroadcast of the heads (a minute by default).
         crdt["rebroadcast_interval"] = "5s"
+        # One whose walk of the pinset's DAG broke off under load (seen: a node that did
+        # not know 3 of 5005 pins for over two minutes) mends it only at the next repair
+        # (an hour by default).
+        crdt["repair_interval"] = "10s"
         # Only the REST API: a missing section is a component that does not start.
         restapi = config["api"]["restapi"]
         restapi["http_listen_multiaddress"] = f"/ip4/127.0.0.1/tcp/{self.api_port}"
