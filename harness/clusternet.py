@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from harness.kubonet import ROOT, KuboNode
+from harness.kubonet import ROOT, KuboNode, end_process
 
 USER = "consortium"
 PROGRAMS = ("ipfs-cluster-service", "ipfs-cluster-ctl")
@@ -161,15 +161,8 @@ class ClusterPeer:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the daemon and then its Kubo node."""
-        if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(sig)
-                try:
-                    self.process.wait(30)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-            self.process = None
+        end_process(self.process, sig)
+        self.process = None
         self.kubo.stop(sig)
 
     def kill(self) -> None:

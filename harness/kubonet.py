@@ -86,6 +86,18 @@ def _set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
     node[last] = value
 
 
+def end_process(process: subprocess.Popen[bytes] | None, sig: int) -> None:
+    """Send ``sig`` to a daemon that still runs and wait for it (SIGKILL after 30 s)."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class KuboNode:
     """One daemon with its own repo. Start, stop and restart it at will.
 
@@ -211,15 +223,7 @@ class KuboNode:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_process(self.process, sig)
         self.process = None
 
     def restart(self) -> None:

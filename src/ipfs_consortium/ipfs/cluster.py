@@ -70,8 +70,9 @@ class ClusterPins:
         # A loopback API: no proxy named in the environment may see the calls.
         self.session.trust_env = False
         self.session.headers["Authorization"] = pinning.auth.header
-        self.session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
-        self.session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=pool_size))
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     @classmethod
     def from_config(cls, config: Config, pinning: ClusterPinning) -> "ClusterPins":
@@ -141,24 +142,24 @@ class ClusterPins:
 
     def pinset(self) -> PinSet:
         """The cluster's pinset with each pin's state on every node."""
-        pins = PinSet({}, set(), {})
-        assert pins.nodes is not None
-        names: dict[str, str] = {}
+        names: dict[CidKey, str] = {}
+        unsettled: set[CidKey] = set()
+        nodes: dict[str, NodePins] = {}
+        # Thousands of pins share a name: keep one copy of each.
+        shared: dict[str, str] = {}
         for status in self._stream("/pins"):
             key, name, peers = _global_status(status)
-            pins.names[key] = names.setdefault(name, name)
-            held = 0
+            names[key] = shared.setdefault(name, name)
             for peer_id, peer in peers.items():
                 # Every node is counted, the ones that hold none of it too.
-                name = str(peer.get("peername") or peer_id)
-                node = pins.nodes.setdefault(name, NodePins(peer_id, peer.get("ipfs_peer_id")))
+                label = str(peer.get("peername") or peer_id)
+                node = nodes.setdefault(label, NodePins(peer_id, peer.get("ipfs_peer_id")))
                 state = _STATES.get(peer.get("status", ""))
                 if state is not None:
                     node.counts[state] += 1
-                    held += state == "pinned"
-            if held < self._needed(peers):
-                pins.unsettled.add(key)
-        return pins
+            if not self._held(peers):
+                unsettled.add(key)
+        return PinSet(names, unsettled, nodes)
 
     def pin_add(
         self,
@@ -187,11 +188,11 @@ class ClusterPins:
             found = self._statuses(waiting)
             now = time.monotonic()
             for key, peers in found.items():
-                counts = Counter(_STATES.get(p.get("status", "")) for p in peers.values())
-                if counts["pinned"] >= self._needed(peers):
+                if self._held(peers):
                     waiting.discard(key)
                     last_change = now
                     continue
+                counts = _states(peers)
                 current = (counts["pinned"], counts["pinning"], counts["queued"], counts["error"])
                 if states.get(key) != current:
                     states[key], last_change = current, now
@@ -225,9 +226,9 @@ class ClusterPins:
         return found
 
     def _stalled(self, key: CidKey, peers: Mapping[str, Any], stall_timeout: float) -> str:
-        pinned = sum(p.get("status") == "pinned" for p in peers.values())
+        pinned, needed = _states(peers)["pinned"], self._needed(peers)
         return (
-            f"pin {key_text(key)} is pinned on {pinned} of the {self._needed(peers)} cluster "
+            f"pin {key_text(key)} is pinned on {pinned} of the {needed} cluster "
             f"nodes it needs after {stall_timeout:g}s without progress ({_describe(peers)}); "
             "it stays in the cluster's pinset and the next run follows it up"
         )
@@ -255,6 +256,17 @@ class ClusterPins:
         """On how many nodes a pin must be pinned to be held."""
         low = self.pinning.replication_min
         return len(peers) if low == -1 else low
+
+    def _held(self, peers: Mapping[str, Any]) -> bool:
+        """Whether a pin is pinned on as many nodes as it needs."""
+        return _states(peers)["pinned"] >= self._needed(peers)
+
+
+def _states(peers: Mapping[str, Any]) -> Counter[str]:
+    """How many nodes hold a pin in each state the figures count (NODE_STATES)."""
+    return Counter(
+        state for peer in peers.values() if (state := _STATES.get(peer.get("status", "")))
+    )
 
 
 def _batches(items: list[CidKey], size: int) -> Iterator[list[CidKey]]:
