@@ -81,6 +81,8 @@ def _record_line(config: Config, peer: PeerFigures, now: datetime) -> str:
     )
     if config.record_put_interval is None:
         text += "not put back (record_put_interval is null)"
+    elif record.put_at is None:
+        text += "not put back yet"
     else:
         text += f"put back {_age(record.put_at, now)}"
     if record.error:

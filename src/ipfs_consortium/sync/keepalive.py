@@ -121,7 +121,7 @@ class _Keeper:
         problem = _refusal(info, now)
         if problem:
             log.warning(
-                "peer %s: the IPNS record its name has was not kept (%s)", peer.name, problem
+                "peer %s: the IPNS record found for its name was not kept (%s)", peer.name, problem
             )
             return entry
         if entry is not None:
