@@ -10,6 +10,7 @@ from typing import Any
 
 from ipfs_consortium.ipfs.kubo import KuboClient
 from tests.conftest import Member, Net
+from tests.test_publish import write
 from tests.test_sync import content
 
 
@@ -69,3 +70,21 @@ def test_kubo_reads_a_record_and_refuses_another_names(net: Net) -> None:
     assert info.valid and info.sequence == 0 and info.value.startswith("/ipfs/")
     assert info.expires.tzinfo is not None and info.expires > datetime.now(UTC)
     assert not other.valid and "signature" in other.reason
+
+
+def test_publish_signs_records_valid_for_record_lifetime(member: Member, tmp_path: Path) -> None:
+    manifests = write(tmp_path / "mine", {"mine.json": []})
+    client = KuboClient(member.node.api, 5, 30, pool_size=2)
+    member.configure([], record_lifetime=2 * 86400)
+
+    first = member.cli("publish", str(manifests), "--api", member.node.api)
+    default = client.name_inspect(client.name_get(member.node.peer_id, 30), member.node.peer_id)
+    write(manifests, {"other.json": []})
+    second = member.cli("publish", str(manifests), "--config", str(member.config_path))
+    configured = client.name_inspect(client.name_get(member.node.peer_id, 30), member.node.peer_id)
+
+    assert (first.code, second.code) == (0, 0), first.err + second.err
+    left = default.expires - datetime.now(UTC)
+    assert timedelta(days=29) < left <= timedelta(days=30), "30 days without a config"
+    left = configured.expires - datetime.now(UTC)
+    assert timedelta(days=1) < left <= timedelta(days=2), "record_lifetime of the config"
