@@ -51,6 +51,7 @@ ALERTS = {
     "IpfsConsortiumQuotaReached",
     "IpfsConsortiumReleaseHeld",
     "IpfsConsortiumRootNotFollowed",
+    "IpfsConsortiumPeerRecordExpiring",
     "IpfsConsortiumUnderReplicated",
     "IpfsConsortiumMemberReportStale",
     "IpfsConsortiumReportNotPublished",
@@ -333,8 +334,8 @@ def test_the_last_success_survives_runs_that_cannot_reach_kubo(member: Member) -
 @pytest.fixture
 def written(member: Member) -> set[str]:
     """The name of every metric in a metrics file with peers, quotas, a removed peer with
-    pins waiting, a release held, a full check, a possession check and a node connected to
-    no member."""
+    pins waiting, a release held, a full check, a possession check, a node connected to
+    no member and a peer's IPNS record kept and put back."""
     member.record("alice", PEER)
     member.record("bob", KEY, failing_days=2)
     member.waiting(("bob",), ("gone",), held="refusing to release 16 of 20 pins")
@@ -352,6 +353,10 @@ def written(member: Member) -> set[str]:
     # Alice's node lacked a block of this member's content at its possession check.
     check = MemberCheck(PEER, asked=16, verified=15, missing=1, checked_at=made)
     member.store.save_checks(Checks(made, made, "bafkqaaa", {"alice": check.to_json()}))
+    # Alice's IPNS record is kept and was put back; bob's is not kept.
+    expires = (NOW + 30 * DAY).isoformat()
+    record = KeptRecord("AA==", "/ipfs/bafkqaaa", 3, expires, made, 3, made, made)
+    member.store.save_kept(KeptRecords({"alice": record}))
     member.configure(
         {"name": "alice", "ipns": PEER, "max_pins": 5, "max_bytes": 10_000},
         {"name": "bob", "ipns": KEY},
