@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from ipfs_consortium.config import load_config
 from ipfs_consortium.ipfs.kubo import KuboClient
+from ipfs_consortium.state.store import StateDir
+from ipfs_consortium.sync.keepalive import keep_alive
 from tests.conftest import Member, Net
 from tests.test_publish import write
 from tests.test_sync import content
@@ -37,6 +42,28 @@ def test_a_sync_keeps_the_peers_record_and_puts_it_back_when_due(net: Net, membe
     assert "put back on the network" in run.err
     status = member.cli("status", "--config", str(member.config_path)).out
     assert "  record: sequence 0, valid until " in status and "put back 0s ago" in status
+
+
+def test_a_name_that_does_not_resolve_falls_back_on_its_kept_record_in_the_log(
+    net: Net, member: Member, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = net.node()
+    alice.publish_json_dir({"a.json": content(alice, "a")}, lifetime="720h")
+    member.configure([{"name": "alice", "ipns": alice.peer_id}])
+    assert member.sync().code == 0
+    config = load_config(member.config_path)
+    store = StateDir(member.state_dir)
+    known = store.snapshot(config)
+    client = KuboClient.from_config(config)
+
+    # As a run in which alice's name did not resolve.
+    keep_alive(client, config, store, known, {}, datetime.now(UTC))
+
+    assert client.calls == 0, "no put due: nothing asked of Kubo"
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "WARNING" in line]
+    value = known.kept.peers["alice"].value if known.kept else None
+    assert "peer alice: name did not resolve; its kept record (sequence 0, valid until " in line
+    assert line.endswith(f") points to {value}; keeping what it last listed")
 
 
 def test_a_no_op_sync_makes_no_record_call_until_a_put_is_due(
