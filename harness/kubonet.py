@@ -5,6 +5,11 @@ no AutoConf, no delegated routing or publishing, no DNS (its resolver is a close
 loopback port), no AutoTLS, no mDNS, no relays, no AutoNAT, no NAT port mapping,
 telemetry off, and every listener on 127.0.0.1 with a port the kernel picks. Nodes find
 each other only by explicit peering.
+
+A node's ``Routing.Type`` is ``dht`` unless a test names another: which nodes store IPNS
+records decides whether a name outlives its publisher, so a test of that starts DHT servers
+(``dhtserver``, storing records for others whatever the network looks like) and clients
+(``dhtclient``, storing none). The isolation settings hold for every type.
 """
 
 from __future__ import annotations
@@ -33,7 +38,6 @@ ISOLATED_CONFIG: dict[str, Any] = {
     "Discovery.MDNS.Enabled": False,
     # A closed loopback DNS-over-HTTPS port: DNSLink lookups fail at once, never leave.
     "DNS.Resolvers": {".": CLOSED_DOH},
-    "Routing.Type": "dht",
     "Routing.DelegatedRouters": [],
     "Ipns.DelegatedPublishers": [],
     "Swarm.DisableNatPortMap": True,
@@ -105,7 +109,8 @@ class KuboNode:
     secrets; the test helpers then send a bearer token of their own, allowed everything.
     ``api_socket`` makes its RPC API also listen on ``<repo>/api.sock``, as an IPFS Cluster
     peer's connector reaches it; that connector sends no Authorization header, so the two
-    exclude each other.
+    exclude each other. ``routing`` is its ``Routing.Type`` (the module's docstring says
+    when a test needs another).
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class KuboNode:
         authorizations: dict[str, list[str]] | None = None,
         *,
         api_socket: bool = False,
+        routing: str = "dht",
     ) -> None:
         if api_socket and authorizations:
             raise ValueError("a node with api_socket has no API.Authorizations")
@@ -130,9 +136,9 @@ class KuboNode:
         self.api = ""
         self.peers: list[KuboNode] = []
         self.headers: dict[str, str] = {}
-        self._init(swarm_key, authorizations or {})
+        self._init(swarm_key, authorizations or {}, routing)
 
-    def _init(self, swarm_key: str, authorizations: dict[str, list[str]]) -> None:
+    def _init(self, swarm_key: str, authorizations: dict[str, list[str]], routing: str) -> None:
         self.repo.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [self.binary, "init", "--profile", "test", "--empty-repo"],
@@ -143,6 +149,7 @@ class KuboNode:
         config = json.loads(config_file.read_text())
         for key, value in ISOLATED_CONFIG.items():
             _set_dotted(config, key, value)
+        _set_dotted(config, "Routing.Type", routing)
         if authorizations:
             token = secrets.token_hex(16)
             self.headers["Authorization"] = f"Bearer {token}"
@@ -259,6 +266,16 @@ class KuboNode:
         lines = [json.loads(line) for line in response.text.splitlines() if line.strip()]
         return lines[-1] if len(lines) == 1 else lines
 
+    def ipns_record(self, name: str) -> bytes:
+        """The signed IPNS record of ``name`` as this node finds it (``name/get`` answers
+        the record's bytes, not JSON)."""
+        response = requests.post(
+            f"{self.api}/api/v0/name/get", params={"arg": name}, headers=self.headers, timeout=60
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"name/get {name}: {response.text}")
+        return response.content
+
     def swarm_addr(self) -> str:
         for addr in self.rpc("id")["Addresses"]:
             if addr.startswith("/ip4/127.0.0.1/tcp/"):
@@ -322,11 +339,14 @@ class Net:
         *,
         name: str | None = None,
         api_socket: bool = False,
+        routing: str = "dht",
     ) -> KuboNode:
-        """A new node; ``authorizations`` and ``api_socket`` as in KuboNode; its repo
-        ``root/name`` (``node0``, ``node1``, ... by default)."""
+        """A new node; ``authorizations``, ``api_socket`` and ``routing`` as in KuboNode; its
+        repo ``root/name`` (``node0``, ``node1``, ... by default)."""
         path = self.root / (name or f"node{len(self.nodes)}")
-        node = KuboNode(self.binary, path, self.key, authorizations, api_socket=api_socket)
+        node = KuboNode(
+            self.binary, path, self.key, authorizations, api_socket=api_socket, routing=routing
+        )
         node.start()
         for other in self.nodes:
             if other.running:

@@ -96,12 +96,32 @@ def test_every_optional_key() -> None:
             "key 'api' 'localhost:5001' is not an http(s)://host:port URL",
         ),
         ({"peers": [], "state_dir": 3}, "key 'state_dir' must be a string, not 3"),
+        ({"peers": [], "record_lifetime": 86399}, "key 'record_lifetime' must be at least 86400"),
+        (
+            {"peers": [], "record_lifetime": 31536001},
+            "key 'record_lifetime' must be seconds from 86400 (a day) to 31536000 (a year)",
+        ),
+        ({"peers": [], "record_lifetime": None}, "key 'record_lifetime' must be a whole number"),
+        (
+            {"peers": [], "record_put_interval": 86401},
+            "key 'record_put_interval' must be seconds from 0 (every sync) to 86400 (a day)",
+        ),
+        ({"peers": [], "record_put_interval": -1}, "key 'record_put_interval' must be at least 0"),
+        ({"peers": [], "record_put_interval": 1.5}, "'record_put_interval' must be a whole number"),
     ],
 )
 def test_mistakes_name_the_key(data: object, message: str) -> None:
     with pytest.raises(ConfigError, match=None) as raised:
         parse_config(data, "c.json")
     assert message in str(raised.value)
+
+
+def test_records_are_valid_30_days_and_put_back_every_12_hours_by_default() -> None:
+    config = parse_config({"peers": []}, "c.json")
+    assert (config.record_lifetime, config.record_put_interval) == (30 * 86400, 12 * 3600)
+    off = parse_config({"peers": [], "record_put_interval": None, "record_lifetime": 86400}, "c")
+    assert (off.record_lifetime, off.record_put_interval) == (86400, None)
+    assert parse_config({"peers": [], "record_put_interval": 0}, "c").record_put_interval == 0
 
 
 def test_unreadable_files(tmp_path: Path) -> None:

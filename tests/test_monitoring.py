@@ -25,6 +25,8 @@ from ipfs_consortium.report.run_report import SyncReport
 from ipfs_consortium.state.store import (
     LAST_SUCCESS_FILE,
     Checks,
+    KeptRecord,
+    KeptRecords,
     PeerState,
     ReportsSeen,
     StateDir,
@@ -49,6 +51,7 @@ ALERTS = {
     "IpfsConsortiumQuotaReached",
     "IpfsConsortiumReleaseHeld",
     "IpfsConsortiumRootNotFollowed",
+    "IpfsConsortiumPeerRecordExpiring",
     "IpfsConsortiumUnderReplicated",
     "IpfsConsortiumMemberReportStale",
     "IpfsConsortiumReportNotPublished",
@@ -239,6 +242,58 @@ def test_a_peers_root_shows_its_age_and_a_newer_root_not_followed(
         )
 
 
+def test_a_kept_record_shows_its_expiry_its_last_put_and_the_fallback(
+    member: Member, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def kept(expires: timedelta, put: timedelta | None) -> KeptRecord:
+        return KeptRecord(
+            "AA==", "/ipfs/bafyroot", 3, (NOW + expires).isoformat(), NOW.isoformat(), 3,
+            put_at=None if put is None else (NOW - put).isoformat(),
+        )  # fmt: skip
+
+    member.record("alice", PEER, last_result={"root": "bafyroot"})
+    member.record("bob", KEY, failing_days=2, last_result={"root": None})
+    member.record("carol", SEED_PEER, failing_days=40, last_result={"root": None})
+    member.record("dave", "dave.example.org")
+    alice, bob = kept(29 * DAY + timedelta(hours=1), timedelta(hours=2)), kept(9 * DAY, None)
+    carol = kept(-DAY, timedelta(days=41))
+    member.store.save_kept(KeptRecords({"alice": alice, "bob": bob, "carol": carol}))
+    member.configure(
+        {"name": "alice", "ipns": PEER}, {"name": "bob", "ipns": KEY},
+        {"name": "carol", "ipns": SEED_PEER}, {"name": "dave", "ipns": "dave.example.org"},
+    )  # fmt: skip
+
+    lines = member.status(capsys).splitlines()
+    found = member.status_json(capsys)
+    metrics = member.metrics()
+
+    def record_line(peer: str) -> str:
+        return lines[next(i for i, line in enumerate(lines) if line.startswith(f"{peer}:")) + 1]
+
+    day = (NOW + 29 * DAY + timedelta(hours=1)).date()
+    assert record_line("alice") == f"  record: sequence 3, valid until {day} (29d), put back 2h ago"
+    assert record_line("bob") == (
+        f"  record: sequence 3, valid until {(NOW + 9 * DAY).date()} (8d), not put back yet; "
+        "name not resolved; keeping what its kept record lists"
+    )
+    assert (
+        record_line("carol") == f"  record: sequence 3, EXPIRED at {NOW - DAY:%Y-%m-%d %H:%M} UTC"
+    )
+    assert record_line("dave") == "  record: not kept"
+    assert found["alice"]["record"] == {
+        "sequence": 3, "value": "/ipfs/bafyroot", "expires": alice.expires,
+        "kept_at": alice.kept_at, "put_at": alice.put_at, "next_put_at": None, "error": None,
+    }  # fmt: skip
+    assert found["dave"]["record"] is None and not found["bob"]["resolved"]
+    expiry = "ipfs_consortium_peer_record_expiry_timestamp_seconds"
+    assert metrics[f'{expiry}{{peer="bob"}}'] == (NOW + 9 * DAY).timestamp()
+    assert metrics['ipfs_consortium_peer_record_sequence{peer="alice"}'] == 3
+    put = "ipfs_consortium_peer_record_put_timestamp_seconds"
+    assert metrics[f'{put}{{peer="alice"}}'] == (NOW - timedelta(hours=2)).timestamp()
+    assert f'{put}{{peer="bob"}}' not in metrics, "never put"
+    assert f'{expiry}{{peer="dave"}}' not in metrics, "a DNSLink name has no record"
+
+
 def test_status_with_state_dir_still_shows_the_configs_peers(
     member: Member, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -279,8 +334,8 @@ def test_the_last_success_survives_runs_that_cannot_reach_kubo(member: Member) -
 @pytest.fixture
 def written(member: Member) -> set[str]:
     """The name of every metric in a metrics file with peers, quotas, a removed peer with
-    pins waiting, a release held, a full check, a possession check and a node connected to
-    no member."""
+    pins waiting, a release held, a full check, a possession check, a node connected to
+    no member and a peer's IPNS record kept and put back."""
     member.record("alice", PEER)
     member.record("bob", KEY, failing_days=2)
     member.waiting(("bob",), ("gone",), held="refusing to release 16 of 20 pins")
@@ -298,6 +353,10 @@ def written(member: Member) -> set[str]:
     # Alice's node lacked a block of this member's content at its possession check.
     check = MemberCheck(PEER, asked=16, verified=15, missing=1, checked_at=made)
     member.store.save_checks(Checks(made, made, "bafkqaaa", {"alice": check.to_json()}))
+    # Alice's IPNS record is kept and was put back; bob's is not kept.
+    expires = (NOW + 30 * DAY).isoformat()
+    record = KeptRecord("AA==", "/ipfs/bafkqaaa", 3, expires, made, 3, made, made)
+    member.store.save_kept(KeptRecords({"alice": record}))
     member.configure(
         {"name": "alice", "ipns": PEER, "max_pins": 5, "max_bytes": 10_000},
         {"name": "bob", "ipns": KEY},

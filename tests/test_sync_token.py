@@ -80,8 +80,9 @@ def test_a_token_allowed_only_rpc_paths_syncs_publishes_and_nothing_else(
     alice = net.node()
     x, y = content(alice, "x", "y")
     _publish_sub_path(alice, {"a.json": [x, y]})
+    # Every sync puts alice's record back: name/get, name/inspect and name/put.
     member.configure([{"name": "alice", "ipns": alice.peer_id}], release_after=0,
-                     api_auth_file=str(secret))  # fmt: skip
+                     api_auth_file=str(secret), record_put_interval=0)  # fmt: skip
 
     first = member.sync()
     _publish_sub_path(alice, {"a.json": [y]})

@@ -194,8 +194,9 @@ def _publish(args: argparse.Namespace) -> int:
     client = KuboClient.from_config(config)
     try:
         result = publish(
-            client, args.directory, args.key, config.max_manifest_bytes, args.allow_empty
-        )
+            client, args.directory, args.key, config.max_manifest_bytes, args.allow_empty,
+            config.record_lifetime,
+        )  # fmt: skip
     finally:
         client.close()
     if args.json:

@@ -297,6 +297,26 @@ def _whole(minimum: int) -> _Read[int]:
     return lambda reader, key, default: reader.integer(key, default, minimum)
 
 
+def _whole_span(low: int, high: int, what: str) -> _Read[int]:
+    def read(reader: _Reader, key: str, default: int) -> int:
+        value = reader.integer(key, default, low)
+        if value > high:
+            raise reader.fail(key, f"must be {what}, not {value}")
+        return value
+
+    return read
+
+
+def _optional(read: _Read[T]) -> _Read[T | None]:
+    """``read``, or None for null."""
+
+    def optional(reader: _Reader, key: str, default: T | None) -> T | None:
+        value = reader.data.get(key, default)
+        return None if value is None else read(reader, key, value)
+
+    return optional
+
+
 def _span(low: float, high: float, what: str) -> _Read[float]:
     return lambda reader, key, default: reader.number(key, default, low, high, what)
 
@@ -322,11 +342,6 @@ def _gateway(reader: _Reader, key: str, default: str) -> str:
     if not address.is_loopback or port is None:
         raise reader.fail(key, f"{value!r} must be a loopback address with a port")
     return f"/ip{address.version}/{address}/tcp/{port}"
-
-
-def _optional_seconds(reader: _Reader, key: str, default: float | None) -> float | None:
-    value = reader.data.get(key, default)
-    return None if value is None else reader.seconds(key, value)
 
 
 def _api_auth(reader: _Reader, key: str, default: ApiAuth | None) -> ApiAuth | None:
@@ -383,11 +398,6 @@ def _key_name(reader: _Reader, key: str, default: str) -> str:
     return text
 
 
-def _optional_key_name(reader: _Reader, key: str, default: str | None) -> str | None:
-    value = reader.data.get(key, default)
-    return None if value is None else _key_name(reader, key, value)
-
-
 def _consortium(reader: _Reader, key: str, default: str) -> str:
     value = reader.string(key, default)
     if not _CONSORTIUM.match(value):
@@ -401,6 +411,8 @@ _SECONDS_OR_ZERO = _span(0, math.inf, "a number of seconds (0 or more)")
 _MAX_BYTES: int | None = 10 * _GiB
 _REPORT_KEY: str | None = "ipfs-consortium-report"
 _CHECK_INTERVAL: float | None = 3 * 3600.0
+_DAY = 86400
+_RECORD_PUT_INTERVAL: int | None = 12 * 3600
 
 
 @dataclass(frozen=True)
@@ -431,7 +443,7 @@ class Config:
     verify_interval: float = _setting(3600.0, _SECONDS_OR_ZERO)
     # The holdings report (report/holdings.py): the Kubo key it is published under (None:
     # not published), how often at least, and when another member's counts as stale.
-    report_key: str | None = _setting(_REPORT_KEY, _optional_key_name)
+    report_key: str | None = _setting(_REPORT_KEY, _optional(_key_name))
     report_interval: float = _setting(3600.0, _Reader.seconds)
     report_stale_after: float = _setting(3 * 3600.0, _Reader.seconds)
     # The key this member's manifests are published under, which names its own content.
@@ -441,8 +453,18 @@ class Config:
     # The possession checks (sync/possession.py): this node's gateway, which the others'
     # checks reach; how often this member checks them (None: never), and how many blocks.
     gateway: str = _setting("/ip4/127.0.0.1/tcp/8080", _gateway)
-    check_interval: float | None = _setting(_CHECK_INTERVAL, _optional_seconds)
+    check_interval: float | None = _setting(_CHECK_INTERVAL, _optional(_Reader.seconds))
     check_blocks: int = _setting(16, _whole(1))
+    # The IPNS records (sync/keepalive.py): how long each this member signs is valid, and
+    # how often the kept record of each peer is put back on the DHT (None: never), well
+    # inside the 48 hours DHT nodes keep a record nobody puts again.
+    record_lifetime: int = _setting(
+        30 * _DAY, _whole_span(_DAY, 365 * _DAY, "seconds from 86400 (a day) to 31536000 (a year)")
+    )
+    record_put_interval: int | None = _setting(
+        _RECORD_PUT_INTERVAL,
+        _optional(_whole_span(0, _DAY, "seconds from 0 (every sync) to 86400 (a day), or null")),
+    )
     # Where pins go: None for the Kubo node at ``api``, else an IPFS Cluster of the member.
     pinning: ClusterPinning | None = _setting(None, _pinning, full_check=True)
     source: str = field(default="<defaults>", compare=False)

@@ -69,12 +69,19 @@ def read_manifest_dir(directory: Path, max_bytes: int, allow_empty: bool) -> dic
 
 
 def publish(
-    client: KuboClient, directory: Path, key: str, max_bytes: int, allow_empty: bool = False
+    client: KuboClient,
+    directory: Path,
+    key: str,
+    max_bytes: int,
+    allow_empty: bool = False,
+    lifetime: int | None = None,
 ) -> Publication:
+    """Publish ``directory``'s manifests under ``key``, the record valid for ``lifetime``
+    seconds (None: Kubo's default)."""
     files = read_manifest_dir(directory, max_bytes, allow_empty)
     name = client.key_name(key)
     if name is None:
         raise ConfigError(f"Kubo at {client.api} has no key named {key!r} (see `ipfs key list`)")
     root = client.add_directory(directory.name or "manifests", files, PUBLISHED_PIN)
-    changed = publish_root(client, root, name, key, PUBLISHED_PIN)
+    changed = publish_root(client, root, name, key, PUBLISHED_PIN, lifetime=lifetime)
     return Publication(name, root, changed=changed, manifests=len(files))

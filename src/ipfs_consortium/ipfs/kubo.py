@@ -10,12 +10,14 @@ at something else, a web server or a proxy whose Kubo is gone.
 """
 
 import json
+import re
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Collection, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -50,8 +52,9 @@ RPC_PATHS = tuple(
     f"/api/v0/{command}"
     for command in (
         "add", "cat", "dag/resolve", "files/stat", "id", "key/gen", "key/list", "ls",
-        "name/publish", "name/resolve", "p2p/close", "p2p/forward", "p2p/listen", "p2p/ls",
-        "pin/add", "pin/ls", "pin/rm", "refs", "repo/stat", "swarm/peers", "version",
+        "name/get", "name/inspect", "name/publish", "name/put", "name/resolve",
+        "p2p/close", "p2p/forward", "p2p/listen", "p2p/ls", "pin/add", "pin/ls", "pin/rm",
+        "refs", "repo/stat", "swarm/peers", "version",
     )
 )  # fmt: skip
 
@@ -64,6 +67,25 @@ class Stream:
     protocol: str
     listen: str
     target: str
+
+
+# The largest IPNS record Kubo accepts (the IPNS spec's limit).
+MAX_RECORD = 10 * 1024
+# Kubo writes a record's validity to the nanosecond; Python reads six digits at most.
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """What ``name/inspect`` read from a signed IPNS record, checked against one name."""
+
+    value: str
+    sequence: int
+    # When the record stops being valid (UTC).
+    expires: datetime
+    # Whether it is signed by the name's key and not expired; ``reason`` says why not.
+    valid: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -479,16 +501,69 @@ class KuboClient:
         params += [("target-address", target)] if target else []
         self._post("p2p/close", params).close()
 
-    def publish(self, path: str, key: str, timeout: float | None = None) -> str:
+    def publish(
+        self, path: str, key: str, timeout: float | None = None, lifetime: int | None = None
+    ) -> str:
         """Point ``key`` at ``path``. With ``timeout``, Kubo gives up putting the record on
-        the network after that long; it keeps the record and republishes it itself."""
+        the network after that long; it keeps the record and republishes it itself.
+        ``lifetime``: seconds the record is valid (None: Kubo's default, 48 h)."""
         params = [("arg", path), ("key", key), ("allow-offline", "true")]
+        if lifetime is not None:
+            params.append(("lifetime", f"{lifetime}s"))
         if timeout is None:
             answer = self._json("name/publish", params)
         else:
             params.append(("timeout", f"{timeout:g}s"))
             answer = self._json("name/publish", params, timeout=timeout + 10)
         return _required("name/publish", answer, "Name")
+
+    def name_get(self, name: str, timeout: float) -> bytes:
+        """The signed IPNS record of ``name`` as the network (or this node) has it."""
+        command = f"name/get {name}"
+        response = self._post("name/get", [("arg", name)], timeout=timeout, stream=True)
+        record = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=MAX_RECORD + 1):
+                record += chunk
+                if len(record) > MAX_RECORD:
+                    raise KuboError(f"Kubo {command}: a record over {MAX_RECORD} bytes")
+        except requests.RequestException as exc:
+            raise _stream_failure(command, exc) from None
+        finally:
+            response.close()
+        if not record:
+            raise KuboError(f"Kubo {command}: an empty record")
+        return bytes(record)
+
+    def name_inspect(self, record: bytes, name: str) -> RecordInfo:
+        """Read ``record`` and check it against ``name``'s key; Kubo makes no network call."""
+        params = [("verify", name), ("dump", "false")]
+        answer = self._json("name/inspect", params, files=_record_file(record))
+        entry = _field(answer, "Entry")
+        command = f"name/inspect {name}"
+        try:
+            sequence = int(entry["Sequence"])
+            validity = _FRACTION.sub(r"\1", entry["Validity"])
+            expires = datetime.fromisoformat(validity).astimezone(UTC)
+        except (KeyError, TypeError, ValueError):
+            raise _unexpected(command, answer) from None
+        return RecordInfo(
+            value=str(entry.get("Value") or ""),
+            sequence=sequence,
+            expires=expires,
+            valid=_field(answer, "Validation", "Valid") is True,
+            reason=str(_field(answer, "Validation", "Reason") or ""),
+        )
+
+    def name_put(self, name: str, record: bytes, timeout: float) -> None:
+        """Store ``record`` of ``name`` on this node and put it on the network (the DHT);
+        Kubo refuses one not signed by the name's key, or older than one it holds."""
+        params = [("arg", name)]
+        self._json("name/put", params, files=_record_file(record), timeout=timeout)
+
+
+def _record_file(record: bytes) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("file", ("record", record, "application/vnd.ipfs.ipns-record"))]
 
 
 def _reason(exc: BaseException) -> str:

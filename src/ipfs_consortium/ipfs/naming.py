@@ -18,6 +18,7 @@ def publish_root(
     pin_name: str,
     timeout: float | None = None,
     listed: Callable[[CidKey], bool] = lambda _: False,
+    lifetime: int | None = None,
 ) -> bool:
     """Point ``key`` (IPNS ``name``) at ``root``, added and pinned as ``pin_name``, unless
     it points there already; the root it pointed at before is released when it holds that
@@ -27,7 +28,7 @@ def publish_root(
     current = client.resolve_local(name)
     if current == f"/ipfs/{root}":
         return False
-    client.publish(f"/ipfs/{root}", key, timeout)
+    client.publish(f"/ipfs/{root}", key, timeout, lifetime)
     old = _cid_or_none(current.removeprefix("/ipfs/")) if current else None
     if old is None or old == cid_key(root):
         return True

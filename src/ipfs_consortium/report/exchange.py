@@ -33,13 +33,15 @@ def publish_report(
     report: Holdings,
     timeout: float,
     listed: Callable[[CidKey], bool],
+    lifetime: int,
 ) -> tuple[str, str]:
     """Publish ``report`` under ``key``; its IPNS name and root. Putting the record on the
     network may take ``timeout`` seconds at most: the sync waits for it. The report it
-    replaces is released unless a peer lists it (``listed``)."""
+    replaces is released unless a peer lists it (``listed``). The record is valid for
+    ``lifetime`` seconds."""
     name = client.key_name(key) or client.key_gen(key)
     root = client.add_directory("holdings", {REPORT_FILE: report.encode()}, REPORT_PIN)
-    publish_root(client, root, name, key, REPORT_PIN, timeout, listed)
+    publish_root(client, root, name, key, REPORT_PIN, timeout, listed, lifetime)
     return name, root
 
 

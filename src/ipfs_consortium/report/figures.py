@@ -14,8 +14,29 @@ from typing import Any
 
 from ..config import Config, Peer
 from ..policy.release import ReleaseBook
-from ..state.store import Allocation, Checks, PeerState, Published, ReportsSeen, Snapshot
+from ..state.store import (
+    Allocation,
+    Checks,
+    KeptRecord,
+    PeerState,
+    Published,
+    ReportsSeen,
+    Snapshot,
+)
 from ..sync.reach import Reach
+
+
+@dataclass(frozen=True)
+class RecordFigures:
+    """The peer's IPNS record as this member keeps it (sync/keepalive.py); times ISO."""
+
+    sequence: int
+    value: str
+    expires: str
+    kept_at: str
+    put_at: str | None
+    next_put_at: str | None
+    error: str | None
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,9 @@ class PeerFigures:
     max_bytes: int | None
     pins_awaiting_release: int
     next_release: str | None
+    # Whether the last run resolved the peer's name, and the record kept of it (None: none).
+    resolved: bool = False
+    record: RecordFigures | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +130,9 @@ class Figures:
 def figures(config: Config, known: Snapshot) -> Figures:
     book = known.book
     waiting = _waiting_by_peer(book)
+    kept = known.kept.peers if known.kept else {}
     peers: list[PeerFigures | RemovedPeerFigures] = [
-        _peer(p, known.records[p.name], waiting.get(p.name)) for p in config.peers
+        _peer(p, known.records[p.name], waiting.get(p.name), kept.get(p.name)) for p in config.peers
     ]
     configured = {p.name for p in config.peers}
     peers += [
@@ -150,7 +175,18 @@ def _waiting_by_peer(book: ReleaseBook) -> dict[str, tuple[int, datetime]]:
     return dict(sorted(by_peer.items()))
 
 
-def _peer(peer: Peer, state: PeerState, waiting: tuple[int, datetime] | None) -> PeerFigures:
+def _record(peer: Peer, kept: KeptRecord | None) -> RecordFigures | None:
+    if kept is None or not kept.of(peer.ipns):
+        return None
+    return RecordFigures(
+        kept.sequence, kept.value, kept.expires, kept.kept_at, kept.put_at, kept.next_put_at,
+        kept.error,
+    )  # fmt: skip
+
+
+def _peer(
+    peer: Peer, state: PeerState, waiting: tuple[int, datetime] | None, kept: KeptRecord | None
+) -> PeerFigures:
     count, due = waiting or (0, None)
     return PeerFigures(
         peer=peer.name,
@@ -177,4 +213,6 @@ def _peer(peer: Peer, state: PeerState, waiting: tuple[int, datetime] | None) ->
         max_bytes=peer.max_bytes,
         pins_awaiting_release=count,
         next_release=_stamp(due),
+        resolved=state.last_result.get("root") is not None,
+        record=_record(peer, kept),
     )

@@ -55,6 +55,15 @@ _CONFIGURED: list[Gauge] = [
     ("max_pins", "The peer's quota of pins listed (max_pins).", lambda s: s.max_pins),
     ("max_bytes", "The peer's byte quota (max_bytes); no sample when it has none.",
      lambda s: s.max_bytes),
+    ("record_expiry_timestamp_seconds",
+     "When the peer's IPNS record this member keeps expires; no sample when none is kept.",
+     lambda s: _epoch(s.record.expires) if s.record else None),
+    ("record_sequence", "The sequence of the peer's IPNS record this member keeps.",
+     lambda s: s.record.sequence if s.record else None),
+    ("record_put_timestamp_seconds",
+     "When this member last put the peer's IPNS record back on the network; no sample "
+     "before the first put.",
+     lambda s: _epoch(s.record.put_at) if s.record and s.record.put_at else None),
 ]  # fmt: skip
 
 

@@ -28,7 +28,8 @@ def status_json(config: Config, state_dir: Path) -> dict[str, Any]:
     )
 
 
-def _span(seconds: int) -> str:
+def span(seconds: int) -> str:
+    """A duration as a person reads it: its largest unit only (``12h``)."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -38,11 +39,11 @@ def _span(seconds: int) -> str:
 def _age(stamp: str | None, now: datetime) -> str:
     if stamp is None:
         return "never"
-    return f"{_span(int((now - datetime.fromisoformat(stamp)).total_seconds()))} ago"
+    return f"{span(int((now - datetime.fromisoformat(stamp)).total_seconds()))} ago"
 
 
 def _until(stamp: str, now: datetime) -> str:
-    return _span(int((datetime.fromisoformat(stamp) - now).total_seconds()))
+    return span(int((datetime.fromisoformat(stamp) - now).total_seconds()))
 
 
 def _line(peer: PeerFigures, now: datetime) -> str:
@@ -63,6 +64,31 @@ def _line(peer: PeerFigures, now: datetime) -> str:
     )
     if peer.last_error:
         text += f"; FAILING since {_age(peer.failing_since, now)}: {peer.last_error}"
+    return text
+
+
+def _record_line(config: Config, peer: PeerFigures, now: datetime) -> str:
+    """The peer's IPNS record as kept, put back, and fallen back on (sync/keepalive.py)."""
+    record = peer.record
+    if record is None:
+        return "record: not kept"
+    expires = datetime.fromisoformat(record.expires)
+    if expires <= now:
+        return f"record: sequence {record.sequence}, EXPIRED at {expires:%Y-%m-%d %H:%M} UTC"
+    text = (
+        f"record: sequence {record.sequence}, valid until {expires.date()} "
+        f"({_until(record.expires, now)}), "
+    )
+    if config.record_put_interval is None:
+        text += "not put back (record_put_interval is null)"
+    elif record.put_at is None:
+        text += "not put back yet"
+    else:
+        text += f"put back {_age(record.put_at, now)}"
+    if record.error:
+        text += f"; LAST PUT FAILED: {record.error}"
+    if peer.last_attempt is not None and not peer.resolved:
+        text += "; name not resolved; keeping what its kept record lists"
     return text
 
 
@@ -113,7 +139,7 @@ def render_status(config: Config, state_dir: Path) -> str:
     found = _load(config, state_dir)
     now = datetime.now(UTC)
     lines = [
-        _line(peer, now)
+        f"{_line(peer, now)}\n  {_record_line(config, peer, now)}"
         if isinstance(peer, PeerFigures)
         else (
             f"{peer.peer}: removed from config; {peer.pins_awaiting_release} pins wait for "

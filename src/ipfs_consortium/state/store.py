@@ -15,11 +15,13 @@ so a run killed between the two leaves the old record with its own list. Beside 
 check), ``reach.json`` (the members Kubo was connected to), ``last_success.json`` (the
 last run that reached Kubo throughout), ``report.json`` (this member's holdings report as
 last published), ``reports.json`` (the other members' as last read), ``checks.json``
-(the possession checks of the others as last made), ``cluster.json`` (where the
+(the possession checks of the others as last made), ``records.json`` (the other
+members' IPNS records as kept and put back, sync/keepalive.py), ``cluster.json`` (where the
 member's cluster held its pins at the last full check), ``blocks.txt`` (the blocks of this
 member's own content, which the checks sample) and ``sync.lock``.
 """
 
+import base64
 import json
 import os
 import tempfile
@@ -46,6 +48,7 @@ _REPORT = "report.json"
 _REPORTS = "reports.json"
 _CHECKS = "checks.json"
 _CLUSTER = "cluster.json"
+_RECORDS = "records.json"
 _BLOCKS = "blocks.txt"
 
 # CID -> the bytes it cost the peer's quota (0: nothing, or not known).
@@ -201,6 +204,52 @@ class Checks:
 
 
 @dataclass
+class KeptRecord:
+    """A peer's signed IPNS record as this member keeps it, to put it back on the DHT
+    when its publisher is gone (sync/keepalive.py). Times are ISO."""
+
+    # The record's bytes, base64.
+    record: str
+    # What name/inspect read in it: the path it points to, its sequence, until when valid.
+    value: str
+    sequence: int
+    expires: str
+    kept_at: str
+    # The highest sequence of any valid record seen for the peer: no lower one is put.
+    highest_sequence: int
+    # The last successful put (None: none yet), the next due (None: keep-alive is off).
+    put_at: str | None = None
+    next_put_at: str | None = None
+    # Why the last put or keep failed (None: it did not).
+    error: str | None = None
+    # The IPNS name the record is of (None: not noted): a peer given another name starts over.
+    ipns: str | None = None
+
+    @property
+    def data(self) -> bytes:
+        return base64.b64decode(self.record, validate=True)
+
+    def of(self, ipns: str) -> bool:
+        """Whether this is (as far as noted) the record of the IPNS name ``ipns``."""
+        return self.ipns in (None, ipns)
+
+
+@dataclass
+class KeptRecords:
+    """Every peer's kept IPNS record, by peer name (records.json)."""
+
+    peers: dict[str, KeptRecord]
+
+    @classmethod
+    def from_json(cls, data: Any) -> "KeptRecords":
+        peers = {name: KeptRecord(**entry) for name, entry in data["peers"].items()}
+        for entry in peers.values():
+            # Raises ValueError for what is not base64: such a file is as none.
+            base64.b64decode(entry.record, validate=True)
+        return cls(peers)
+
+
+@dataclass
 class Allocation:
     """Where the member's cluster held its pins at the last full check, by node name
     (report/cluster.py's figures as JSON); written by sync/run.py."""
@@ -246,6 +295,7 @@ class Snapshot:
     seen: ReportsSeen | None = None
     checks: Checks | None = None
     cluster: Allocation | None = None
+    kept: KeptRecords | None = None
 
 
 class StateDir:
@@ -262,6 +312,7 @@ class StateDir:
             self.load_seen(),
             self.load_checks(),
             self.load_cluster(),
+            self.load_kept(),
         )
 
     def lock(self) -> SyncLock:
@@ -457,6 +508,19 @@ class StateDir:
 
     def save_cluster(self, allocation: Allocation) -> None:
         self._save(_CLUSTER, asdict(allocation))
+
+    def load_kept(self) -> KeptRecords | None:
+        """The kept records; advice like checks.json: unreadable is as none, which a
+        sync's next get replaces while the peers' names still resolve."""
+        try:
+            return KeptRecords.from_json(
+                json.loads((self.path / _RECORDS).read_text(encoding="utf-8"))
+            )
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def save_kept(self, kept: KeptRecords) -> None:
+        self._save(_RECORDS, asdict(kept))
 
     def save_own_blocks(self, root: str, blocks: Iterable[str]) -> None:
         """The blocks of this member's own content under ``root``, one CID a line."""

@@ -98,8 +98,9 @@ def _publish(
             report, kubo_version=client.version(), repo_size=size, storage_max=storage_max
         )
         published.name, published.root = publish_report(
-            client, key, report, config.resolve_timeout, lambda cid: _listed(cid, store, known)
-        )
+            client, key, report, config.resolve_timeout, lambda cid: _listed(cid, store, known),
+            config.record_lifetime,
+        )  # fmt: skip
         published.published_at = report.made
         log.info("holdings report published: /ipns/%s -> %s", published.name, published.root)
     # Refused too: a token from before the report (no key/gen) must not fail the sync.

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from ..config import Config, Peer
 from ..errors import KuboError, KuboRefused, KuboUnreachable
 from ..ipfs.cid import CidKey, block_matches, checkable, key_of_canonical, key_text
 from ..ipfs.kubo import KuboClient
+from ..policy.schedule import jittered, latest
 from ..report.copies import (
     THIS_MEMBER,
     Content,
@@ -52,8 +53,6 @@ _CLAIMS_FULL = ("full", "failed_check")
 # The largest block Kubo's Bitswap moves: a longer answer is no block.
 _MAX_BLOCK = 2 * 1024 * 1024
 _REFS_BATCH = 100
-# The next check is due after check_interval, give or take this fraction of it.
-_JITTER = 0.1
 
 
 def serve(client: KuboClient, config: Config) -> None:
@@ -87,8 +86,8 @@ def due(checks: Checks | None, config: Config, now: datetime) -> bool:
         return False
     if checks is None:
         return True
-    latest = datetime.fromisoformat(checks.checked_at) + timedelta(seconds=interval * (1 + _JITTER))
-    return now >= min(datetime.fromisoformat(checks.next_at), latest)
+    last = datetime.fromisoformat(checks.checked_at)
+    return now >= min(datetime.fromisoformat(checks.next_at), latest(last, interval))
 
 
 def verify_now(config: Config, state_dir: Path) -> Checks:
@@ -190,8 +189,7 @@ def _not_checked(peer: Peer, last: MemberCheck | None, stamp: str, why: str) -> 
 
 def next_due(config: Config, now: datetime, rng: random.Random | None = None) -> str:
     """When the check after one made ``now`` is due: check_interval, jittered."""
-    spread = (rng or random.Random()).uniform(1 - _JITTER, 1 + _JITTER)
-    return (now + timedelta(seconds=(config.check_interval or 0.0) * spread)).isoformat()
+    return jittered(now, config.check_interval or 0.0, rng).isoformat()
 
 
 def _own_blocks(

@@ -1,6 +1,7 @@
 """One sync run in four steps: read every peer (read.py), plan (plan.py and
 policy/release.py), apply the plan (apply.py), record the outcome (outcomes.py); then,
-when due, the holdings reports (heartbeat.py), which change no pin.
+when due, the holdings reports (heartbeat.py) and the other members' IPNS records kept and
+put back (keepalive.py), which change no pin.
 
 The order matters for safety. Nothing is changed until every peer has been read and
 Kubo's pin list is known; if that list cannot be had, nothing else happens. New pins
@@ -33,6 +34,7 @@ from ..report.run_report import PeerOutcome, SyncReport, describe
 from ..state.store import PeerState, Snapshot, StateDir, Verified, Wanted
 from .apply import Results, apply_plan
 from .heartbeat import heartbeat
+from .keepalive import keep_alive
 from .outcomes import FullCheck, bring_up_to_date, full_outcomes, save, unchanged_outcomes
 from .plan import Plan, make_plan
 from .quota import ByteBudgets
@@ -92,6 +94,8 @@ class _Sync:
         self.records: dict[str, PeerState] = {}
         self.reach: Reach | None = None
         self.node: str | None = None
+        # The path each peer's name resolved to in this run, by peer name.
+        self.resolved: dict[str, str] = {}
 
     def run(self) -> SyncReport:
         started = time.monotonic()
@@ -120,6 +124,7 @@ class _Sync:
         self.report.report_error = heartbeat(
             self.client, self.config, self.store, known, node, datetime.now(UTC)
         )
+        keep_alive(self.client, self.config, self.store, known, self.resolved, datetime.now(UTC))
 
     def _write_metrics(self, path: Path) -> None:
         """Before the last log line, so that its exit code is the one the run ends with: a
@@ -152,6 +157,7 @@ class _Sync:
         for reading in readings:
             if reading.root is not None:
                 self.records[reading.peer.name].resolved(reading.root)
+                self.resolved[reading.peer.name] = reading.path
         self._note_kubo_error(_kubo_error(readings))
         if self.report.kubo_error:
             self._record_unchanged(readings)
