@@ -118,7 +118,7 @@ def test_a_stale_a_foreign_and_an_expired_record_are_never_put(
     stale = old.ipns_record(old.peer_id)
     old.publish_json_dir({"files.json": content(old, "o1")}, lifetime="720h")
     foreign.publish_json_dir({"files.json": []}, lifetime="720h")
-    brief.publish_json_dir({"files.json": []}, lifetime="4s")
+    brief.publish_json_dir({"files.json": []}, lifetime="10s")
     members = [peer("old", old), peer("foreign", foreign), peer("brief", brief)]
     m.configure(members, record_put_interval=None, resolve_timeout=RESOLVE)
     assert m.sync().code == 0, "every record kept, none put"

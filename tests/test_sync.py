@@ -98,7 +98,8 @@ def test_shared_cid_is_named_for_every_peer_and_kept_until_no_peer_wants_it(
 def test_peer_offline_past_its_record_lifetime_keeps_its_pins(net: Net, member: Member) -> None:
     alice, bob = net.node(), net.node()
     a_cids = content(alice, "a")
-    alice.publish_json_dir({"a.json": a_cids}, lifetime="3s")
+    # Long enough for the first sync to read it on a loaded machine.
+    alice.publish_json_dir({"a.json": a_cids}, lifetime="8s")
     b_cids = content(bob, "b")
     bob.publish_json_dir({"b.json": b_cids})
     member.configure(
@@ -108,7 +109,7 @@ def test_peer_offline_past_its_record_lifetime_keeps_its_pins(net: Net, member: 
     )
     assert member.sync().code == 0
     alice.stop()
-    time.sleep(4)
+    time.sleep(9)
     bob.publish_json_dir({"b.json": [*b_cids, *content(bob, "b2")]})
 
     run = member.sync()
