@@ -121,6 +121,8 @@ def test_a_repository_made_before_the_possession_checks_gets_their_settings_once
         ("Peering", "the role sets Peering.Peers from kubo_peering_peers"),
         ("DNS", "it overlaps DNS.Resolvers, which the role sets for the network"),
         ("routing.delegatedrouters", "give the key Routing.DelegatedRouters itself"),
+        ("ipns.recordlifetime", "the role sets Ipns.RecordLifetime from kubo_ipns_record_lifetime"),
+        ("routing.type", "it overlaps Routing.Type, which the role sets for the network"),
         ("Gateway.NoFetch", "the role sets Gateway.NoFetch to true for the possession checks"),
         (
             "experimental",
@@ -238,6 +240,18 @@ def test_preflight_refuses_a_republish_period_kubo_refuses(tmp_path: Path, perio
     assert message == (
         f"kubo_ipns_republish_period {period} is not a period Kubo accepts for"
         " Ipns.RepublishPeriod: give a duration from 1m to 24h, such as 1m or 4h."
+    )
+
+
+@pytest.mark.parametrize("lifetime", ["23h", "30d", "8761h", "720 hours"])
+def test_preflight_refuses_a_record_lifetime_kubo_or_the_sync_refuses(
+    tmp_path: Path, lifetime: str
+) -> None:
+    message = _preflight(tmp_path, {"kubo_ipns_record_lifetime": lifetime})
+    assert message == (
+        f"kubo_ipns_record_lifetime {lifetime} is not a validity the member can use for"
+        " Ipns.RecordLifetime: give a duration from 24h to 8760h (a year), such as 720h (Kubo"
+        " counts no days: 30 days is 720h)."
     )
 
 

@@ -1,0 +1,1 @@
+../../kubo/filter_plugins/kubo_duration.py
