@@ -17,6 +17,7 @@ A sync whose peers resolve as before and whose puts are not due makes no call he
 
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 
@@ -42,27 +43,36 @@ def keep_alive(
     now: datetime,
 ) -> None:
     """Keep, put back and fall back on each peer's record; ``resolved``: the path each
-    peer's name resolved to in this run, by peer name (absent: not resolved)."""
+    peer's name resolved to in this run, by peer name (absent: not resolved). Peers are
+    taken side by side: a fetch or a put on the public DHT may take most of a minute."""
     before = known.kept.peers if known.kept else {}
+
+    def step(peer: Peer) -> KeptRecord | None:
+        entry = before.get(peer.name)
+        if entry is not None and not entry.of(peer.ipns):
+            entry = None  # the record of the name the peer had before
+        # A DNSLink name has no record of its own to keep.
+        if node_of(peer.ipns) is None:
+            return entry
+        return _Keeper(client, config, peer, now).run(
+            entry and replace(entry), resolved.get(peer.name)
+        )
+
+    workers = max(1, min(config.concurrency, len(config.peers)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="records") as pool:
+        steps = {peer.name: pool.submit(step, peer) for peer in config.peers}
     kept: dict[str, KeptRecord] = {}
-    waiting = list(config.peers)
-    try:
-        while waiting:
-            peer = waiting[0]
-            entry = before.get(peer.name)
-            if entry is not None and not entry.of(peer.ipns):
-                entry = None  # the record of the name the peer had before
-            # A DNSLink name has no record of its own to keep.
-            if node_of(peer.ipns) is not None:
-                step = _Keeper(client, config, peer, now)
-                entry = step.run(entry and replace(entry), resolved.get(peer.name))
-            if entry is not None:
-                kept[peer.name] = entry
-            waiting.pop(0)
-    except _NODE_FAULTS as exc:
-        log.warning("the other members' IPNS records were not kept or put back (%s)", exc)
-        # The peer at hand and those after it keep their entries as they were.
-        kept |= {p.name: before[p.name] for p in waiting if p.name in before}
+    fault: Exception | None = None
+    for name, done in steps.items():
+        try:
+            entry = done.result()
+        except _NODE_FAULTS as exc:
+            # This node failed, not the peer: its entry stays as it was.
+            fault, entry = fault or exc, before.get(name)
+        if entry is not None:
+            kept[name] = entry
+    if fault is not None:
+        log.warning("the other members' IPNS records were not kept or put back (%s)", fault)
     if kept != before:
         known.kept = KeptRecords(kept)
         store.save_kept(known.kept)
