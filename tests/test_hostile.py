@@ -46,9 +46,9 @@ def test_a_100_mib_manifest_is_refused_before_it_is_downloaded(net: Net, member:
     assert run.code == 1
     (peer,) = run.json["peers"]
     assert "huge.json: 104857600 bytes is over the 8388608-byte limit" in peer["errors"][0]
-    assert run.json["rpc_calls"] == 9, (
-        "id, swarm/peers, resolve, pin/ls, files/stat, ls, one cat (a.json), one pin, p2p/ls: "
-        "no huge cat"
+    assert run.json["rpc_calls"] == 11, (
+        "id, swarm/peers, resolve, pin/ls, files/stat, ls, one cat (a.json), one pin, p2p/ls, "
+        "name/get and name/inspect of the new record: no huge cat"
     )
     assert set(kept) <= set(member.node.recursive_pins())
 
