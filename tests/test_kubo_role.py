@@ -157,7 +157,7 @@ def test_the_local_containers_kubo_config_passes() -> None:
     assert kubo_config.kubo_config_conflicts(config, OWNED, PRIVATE) == []
 
 
-# What a production inventory states (inventory/group_vars/consortium_members/main.yml): a
+# What a production inventory states (examples/ssh/group_vars/consortium_members/main.yml): a
 # private network with its key, and the digest of the release (a made-up one: preflight
 # only checks that it is stated).
 PRODUCTION = {

@@ -298,7 +298,7 @@ def test_hands_the_instance_to_the_node_roles(tmp_path: Path, moto_server: MotoS
     }
 
     # The example dynamic inventory finds the same member with the same variables.
-    example = yaml.safe_load((ROOT / "inventory/aws_ec2.yml").read_text())
+    example = yaml.safe_load((ROOT / "examples/ec2/aws_ec2.yml").read_text())
     example["endpoint_url"] = moto_server.url
     example["filters"][f"tag:{TAG_CONSORTIUM}"] = consortium
     dynamic = tmp_path / "aws_ec2.yml"
