@@ -585,6 +585,22 @@ def find_config(option: Path | None, environ: Mapping[str, str]) -> tuple[Path |
     return next((place for place in places if place.exists()), None), how
 
 
+def chosen_api(option: str | None, environ: Mapping[str, str]) -> str | None:
+    """The API a command is told to call instead of the config's: --api's, else
+    $IPFS_CONSORTIUM_API's (empty counts as unset), normalized; None when neither says.
+    One rule for every command that talks to Kubo."""
+    if option is not None:
+        source, api = "--api", option
+    elif environ.get(API_VARIABLE):
+        source, api = f"environment variable {API_VARIABLE}", environ[API_VARIABLE]
+    else:
+        return None
+    try:
+        return normalize_api(api)
+    except ValueError as exc:
+        raise ConfigError(f"{source} {api!r} {exc}") from None
+
+
 def command_config(
     option: Path | None,
     api: str | None = None,
@@ -592,9 +608,8 @@ def command_config(
     required: bool = True,
 ) -> Config:
     """The settings a command runs with: the config.json find_config chooses (without
-    ``required``, the defaults when the search finds none), its ``api`` taken over by
-    ``api`` (--api), else by $IPFS_CONSORTIUM_API: one rule for every command that talks
-    to Kubo. The config's other settings, its api_auth_file too, stay."""
+    ``required``, the defaults when the search finds none), its ``api`` replaced by
+    chosen_api's (``api`` is --api). Its other settings, api_auth_file too, stay."""
     path, how = find_config(option, environ)
     if path is not None:
         config = load_config(path, how)
@@ -602,16 +617,8 @@ def command_config(
         raise ConfigError(f"no config.json: {how}; give --config FILE")
     else:
         config = Config(peers=())
-    if api is not None:
-        source = "--api"
-    elif environ.get(API_VARIABLE):
-        source, api = f"environment variable {API_VARIABLE}", environ[API_VARIABLE]
-    else:
-        return config
-    try:
-        return replace(config, api=normalize_api(api))
-    except ValueError as exc:
-        raise ConfigError(f"{source} {api!r} {exc}") from None
+    chosen = chosen_api(api, environ)
+    return config if chosen is None else replace(config, api=chosen)
 
 
 def config_warnings(config: Config) -> list[str]:
