@@ -10,6 +10,7 @@ same object is valid in config.json's ``peers``.
 """
 
 import json
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ DIRECTORY_PIN = "ipfs-consortium-directory"
 # The settings a directory carries, as config.json names them.
 _SETTINGS = ("consortium", "max_pins", "max_bytes")
 _KEYS = ("format", *_SETTINGS, "members")
+# Seconds between lookups of a name that did not resolve.
+_RETRY = 0.5
 _FIX = "ask a member for the name `ipfs-consortium invite` printed"
 
 
@@ -133,7 +136,10 @@ def invite(client: KuboClient, config: Config) -> Invitation:
 
 def parse_directory(raw: bytes, where: str) -> Directory:
     """Validate a document; DirectoryError names ``where`` and the problem."""
-    data = decode_json(raw, where, DirectoryError)
+    try:
+        data = decode_json(raw, where, DirectoryError)
+    except DirectoryError as exc:
+        raise DirectoryError(f"{exc}; {_FIX}") from None
     if not isinstance(data, dict):
         raise DirectoryError(f"{where}: not a consortium directory (not a JSON object); {_FIX}")
     if data.get("format") != FORMAT:
@@ -168,12 +174,28 @@ def directory_path(name: str) -> str:
         raise DirectoryError(f"{name!r} is not a directory's name ({exc}); {_FIX}") from None
 
 
+def _resolve(client: KuboClient, name: str, timeout: float) -> str:
+    """Resolve ``name``, asking again until ``timeout`` has passed: a node that has just
+    connected to its first member finds nobody in its DHT routing table until the
+    connection's protocols are known, and such a lookup fails at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client.resolve(name, max(1.0, deadline - time.monotonic()))
+        except KuboUnreachable:
+            raise
+        except KuboError:
+            if time.monotonic() + _RETRY > deadline:
+                raise
+        time.sleep(_RETRY)
+
+
 def read_directory(client: KuboClient, name: str, timeout: float) -> Directory:
     """Resolve ``name``, fetch the document and validate it."""
     path = directory_path(name)
     try:
         if path.startswith("/ipns/"):
-            path = client.resolve(path, timeout)
+            path = _resolve(client, path, timeout)
         kind = client.unixfs_type(path)
     except KuboUnreachable:
         raise

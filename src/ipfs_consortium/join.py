@@ -122,7 +122,7 @@ def join(
         entry = own_entry(client, config)
     finally:
         client.close()
-    return Joined(directory.consortium, added, data, path, peering, _inventory_line(entry), entry)
+    return Joined(directory.consortium, added, data, path, peering, inventory_line(entry), entry)
 
 
 def _read_config(path: Path) -> dict[str, Any] | None:
@@ -143,6 +143,8 @@ def _via(addr: str) -> str:
     """A --via address: a swarm address ending in /p2p/<peer ID>."""
     head, _, peer = addr.partition("/p2p/")
     try:
+        if not peer:
+            raise ValueError("has no /p2p/<peer ID> part")
         normalize_swarm_addr(head)
         if node_of(normalize_ipns_name(peer)) is None:
             raise ValueError("names no peer ID")
@@ -160,8 +162,10 @@ def _connect(client: KuboClient, addr: str) -> None:
     except KuboUnreachable:
         raise
     except KuboError as exc:
+        # Kubo lists each failed dial on a line of its own: the error is one line.
+        reason = " ".join(str(exc).split())
         raise DirectoryUnreachable(
-            f"--via {addr} did not answer ({exc}); check the address and peer ID, that the "
+            f"--via {addr} did not answer ({reason}); check the address and peer ID, that the "
             "member's swarm port is open to you, and that your node has the consortium's "
             "swarm key"
         ) from None
@@ -190,8 +194,9 @@ def _merged(
     config = parse_config(existing, str(path))
     if config.consortium != directory.consortium:
         raise JoinConflict(
-            f"{path} is a config of consortium {config.consortium!r}, the directory is "
-            f"{directory.consortium!r}'s; nothing written: join with a --config of its own"
+            f"{path} is a config of consortium {config.consortium!r}, the directory one of "
+            f"{directory.consortium!r}; nothing written: join with another --config (one a "
+            "consortium)"
         )
     mine = parse_config(existing | own, str(path))
     for key, flag in _OWN_FLAGS.items():
@@ -247,7 +252,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
         raise ConfigError(f"{path}: cannot be written ({exc.strerror})") from None
 
 
-def _inventory_line(entry: dict[str, Any]) -> str:
+def inventory_line(entry: dict[str, Any]) -> str:
     """``entry`` as one YAML list item of an inventory's consortium_peers."""
     return "- {" + ", ".join(f"{key}: {_yaml(value)}" for key, value in entry.items()) + "}"
 
