@@ -23,11 +23,13 @@ import yaml
 from harness.kubonet import KuboNode, Net
 from ipfs_consortium.config import load_config, node_of
 from ipfs_consortium.directory import MAX_DIRECTORY_BYTES, Invitation, invite
-from ipfs_consortium.ipfs.kubo import KuboClient
+from ipfs_consortium.ipfs.kubo import ADMIN_PATHS, RPC_PATHS, KuboClient
 from tests.conftest import REPORT_KEY, Run, mirrored, run_cli
 from tests.test_sync import content
 
 NAMES = ("alice", "bob", "carol")
+# The sync's token: allowed RPC_PATHS, and so invite, never join's ADMIN_PATHS.
+SYNC_TOKEN = {"bearer:sync-t0ken": list(RPC_PATHS)}
 
 
 @dataclass
@@ -86,7 +88,8 @@ def consortium(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     try:
         founders = []
         for name in NAMES:
-            node = net.node(name=name)
+            # Alice's API takes the sync's token, with which she runs invite as the sync.
+            node = net.node(SYNC_TOKEN if name == "alice" else None, name=name)
             cids = content(node, *(f"{name} {i}" for i in range(3)))
             node.publish_json_dir({"files.json": cids})
             report = node.new_key(REPORT_KEY)
@@ -95,6 +98,10 @@ def consortium(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             peers = [other.peer() for other in founders if other is not founder]
             settings = founder.settings(root / founder.name)
             founder.config.write_text(json.dumps({"peers": peers} | settings))
+        secret = root / "alice-api-auth"
+        secret.write_text(next(iter(SYNC_TOKEN)))
+        alice_config = json.loads(founders[0].config.read_text())
+        founders[0].config.write_text(json.dumps(alice_config | {"api_auth_file": str(secret)}))
         # Not net.node(): that one would be connected to every node already.
         dave = KuboNode(net.binary, root / "kubo" / "dave", net.key)
         net.nodes.append(dave)
@@ -147,6 +154,13 @@ def test_invite_prints_the_join_command_and_a_second_run_is_unchanged(
         "changed": False, "join": c.invitation.join,
     }  # fmt: skip
     document = _cat(c.alice.node, c.invitation.cid)
+    refused = {
+        path: requests.post(
+            f"{c.alice.node.api}{path}", headers={"Authorization": "Bearer sync-t0ken"}, timeout=10
+        ).status_code
+        for path in ADMIN_PATHS
+    }
+    assert refused == dict.fromkeys(ADMIN_PATHS, 403)
     alice, bob, carol = c.founders
     assert document == {
         "format": "ipfs-consortium-directory/1", "consortium": "default",
@@ -157,7 +171,9 @@ def test_invite_prints_the_join_command_and_a_second_run_is_unchanged(
 
 def _cat(node: KuboNode, cid: str) -> Any:
     """The JSON document ``cid`` holds (``cat`` answers bytes, not JSON lines)."""
-    response = requests.post(f"{node.api}/api/v0/cat", params={"arg": cid}, timeout=30)
+    response = requests.post(
+        f"{node.api}/api/v0/cat", params={"arg": cid}, headers=node.headers, timeout=30
+    )
     response.raise_for_status()
     return response.json()
 
@@ -283,6 +299,10 @@ REFUSALS: dict[str, tuple[Any, Callable[[Consortium], dict[str, str]], int, str]
     "a name taken": (
         {"peers": [{"name": "bob", "ipns": "example.org"}]}, lambda c: {}, 2,
         "names example.org 'bob', the directory names",
+    ),
+    "a member's name for this one": (
+        {"peers": [], "name": "bob"}, lambda c: {}, 2,
+        "is another member's in the directory; nothing written: choose another with --name",
     ),
     "a member's manifests": (
         None, lambda c: {"name": f"/ipns/{c.founders[1].node.peer_id}"}, 2,

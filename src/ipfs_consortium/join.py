@@ -113,6 +113,12 @@ def join(
         ]
         data, added = _merged(path, existing, own, directory, members)
         config = parse_config(data, str(path))
+        if config.name in {peer.name for peer, _ in members}:
+            # The members would refuse the line that takes this one in: a name twice.
+            raise JoinConflict(
+                f"this member's name {config.name!r} ({path}, --name) is another member's in "
+                "the directory; nothing written: choose another with --name"
+            )
         peering = None
         if not dry_run:
             peering = _peer_with(client, [peer for peer, _ in members])
