@@ -87,8 +87,9 @@ def member_entry(
 
 
 def build_directory(config: Config, me: dict[str, Any]) -> dict[str, Any]:
-    """The document: this member (``me``, without quotas: it mirrors nobody's content
-    for itself) first, then each configured peer with its quotas."""
+    """The document: this member (``me``) first, without quotas (a member sets them on its
+    peers, none on itself: the consortium's apply), then each configured peer with its
+    quotas."""
     members = [me] + [
         member_entry(peer.name, peer.ipns, peer.report, peer.addrs, peer.peer_id)
         | {"max_pins": peer.max_pins, "max_bytes": peer.max_bytes}
@@ -100,9 +101,9 @@ def build_directory(config: Config, me: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def own_entry(client: KuboClient, config: Config, name: str | None = None) -> dict[str, Any]:
-    """This member as the others list it: ``name`` (else config ``name``, else the peer
-    ID), the name of its content, its report's name if the key exists, its addresses."""
+def own_entry(client: KuboClient, config: Config) -> dict[str, Any]:
+    """This member as the others list it: its ``name`` (else its peer ID), the name of its
+    content, its report's name if the key exists, its addresses."""
     node = client.node_id()
     # A member publishes its manifests under its node's own key unless publish_key says
     # otherwise: then the IPNS name is that key's, and the peer ID must be said apart.
@@ -113,8 +114,7 @@ def own_entry(client: KuboClient, config: Config, name: str | None = None) -> di
             "publish your manifests under it first"
         )
     report = client.key_name(config.report_key) if config.report_key is not None else None
-    label = name or config.name or node
-    return member_entry(label, ipns, report, config.addrs, node)
+    return member_entry(config.name or node, ipns, report, config.addrs, node)
 
 
 def invite(client: KuboClient, config: Config) -> Invitation:
