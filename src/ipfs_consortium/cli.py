@@ -1,5 +1,5 @@
 """The ``ipfs-consortium`` command line: sync, publish, status, copies, verify, forget,
-check-config."""
+check-config, invite, join."""
 
 import argparse
 import json
@@ -18,10 +18,13 @@ from .config import (
     DEFAULT_API,
     SYSTEM_CONFIG,
     Config,
+    chosen_api,
     command_config,
     config_warnings,
+    find_config,
     load_config,
 )
+from .directory import invite
 from .errors import ConsortiumError, OutputClosed
 from .exit_codes import (
     COMMAND_EXITS,
@@ -36,6 +39,7 @@ from .exit_codes import (
 )
 from .forget import forget_peer
 from .ipfs.kubo import KuboClient
+from .join import join
 from .publish import publish
 from .report.exchange import consortium_view
 from .report.possession import failed_members, render_checks
@@ -117,6 +121,28 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("peer", help="the peer's name, as in its pins and in status")
     _flag(forget, "--dry-run", "say what would be released")
     _flag(forget, "--json", "print the result as JSON")
+
+    inv = _command(
+        commands, "invite", "publish the consortium directory a new member joins with", api=True
+    )
+    _flag(inv, "--json", "print the result as JSON")
+
+    joining = _command(
+        commands, "join", "join a consortium from the directory a member published", api=True,
+        config_help="the config.json to write, or add the members to",
+    )  # fmt: skip
+    joining.add_argument("directory", metavar="NAME", help="the directory: /ipns/…, or /ipfs/CID")
+    joining.add_argument(
+        "--via", action="append", default=[], metavar="MULTIADDR",
+        help="a member's swarm address with /p2p/<peer ID>, as invite prints it (repeatable)",
+    )  # fmt: skip
+    joining.add_argument("--name", help="this member's name (default: its peer ID)")
+    joining.add_argument(
+        "--addr", action="append", default=[], metavar="MULTIADDR",
+        help="a swarm address (no /p2p) at which the others dial this node (repeatable)",
+    )  # fmt: skip
+    _flag(joining, "--dry-run", "connect and read the directory; write nothing, peer with nobody")
+    _flag(joining, "--json", "print the result as JSON")
 
     check = _command(
         commands, "check-config", "validate a config.json as sync loads it, offline", config=False
@@ -291,6 +317,28 @@ def _forget(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _invite(args: argparse.Namespace) -> int:
+    config = _config(args)
+    client = KuboClient.from_config(config)
+    try:
+        result = invite(client, config)
+    finally:
+        client.close()
+    _print(json.dumps(asdict(result), indent=2) if args.json else result.render())
+    return EXIT_OK
+
+
+def _join(args: argparse.Namespace) -> int:
+    # The file the other commands would read, or a new one here.
+    path, _ = find_config(args.config, os.environ)
+    result = join(
+        args.directory, args.via, path or Path("config.json"),
+        {"name": args.name, "addrs": args.addr}, chosen_api(args.api, os.environ), args.dry_run,
+    )  # fmt: skip
+    _print(json.dumps(result.to_json(), indent=2) if args.json else result.render())
+    return EXIT_OK
+
+
 def _check_config(args: argparse.Namespace) -> int:
     # No client, no state directory: Ansible runs this as root on a temporary copy.
     config = load_config(args.file)
@@ -310,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "sync": _sync, "publish": _publish, "status": _status, "copies": _copies,
         "verify": _verify, "forget": _forget, "check-config": _check_config,
+        "invite": _invite, "join": _join,
     }  # fmt: skip
     try:
         return handlers[args.command](args)

@@ -93,6 +93,23 @@ COMMAND_EXITS: dict[str, dict[int, str]] = {
         EXIT_LOCKED: _LOCKED,
         **_ENDED,
     },
+    "invite": {
+        EXIT_OK: "published, or the key already pointed at the same directory",
+        EXIT_PEER_FAILED: _KUBO_FAILED,
+        EXIT_USAGE: "configuration error, a publish_key Kubo lacks, or Kubo refusing the API "
+        "secret",
+        EXIT_KUBO_DOWN: _KUBO_DOWN,
+        **_ENDED,
+    },
+    "join": {
+        EXIT_OK: "joined (with --dry-run: the directory was read)",
+        EXIT_PEER_FAILED: "a --via did not answer, the name did not resolve, or Kubo failed a call",
+        EXIT_USAGE: "usage error, a name that is no consortium directory or a malformed one, "
+        "or a config.json that says otherwise (another consortium, a name taken): nothing "
+        "written",
+        EXIT_KUBO_DOWN: _KUBO_DOWN,
+        **_ENDED,
+    },
     "check-config": {
         EXIT_OK: "the file is valid (warnings aside)",
         EXIT_USAGE: "the file is invalid or cannot be read",
