@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_API, Config, load_config, normalize_api
+from .directory import invite
 from .errors import (
     ConfigError,
     ConsortiumError,
@@ -28,6 +29,7 @@ from .exit_codes import (
 )
 from .forget import forget_peer
 from .ipfs.kubo import KuboClient
+from .join import join
 from .publish import publish
 from .report.exchange import consortium_view
 from .report.possession import failed_members, render_checks
@@ -114,6 +116,31 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--state-dir", type=Path, help=state_help)
     _flag(forget, "--dry-run", "say what would be released")
     _flag(forget, "--json", "print the result as JSON")
+
+    inv = _command(commands, "invite", "publish the consortium directory a new member joins with")
+    inv.add_argument("--config", type=Path, help=config_help)
+    inv.add_argument("--api", help="Kubo RPC API (default: the config's api)")
+    _flag(inv, "--json", "print the result as JSON")
+
+    joining = _command(commands, "join", "join a consortium from the directory a member published")
+    joining.add_argument("directory", metavar="NAME", help="the directory: /ipns/…, or /ipfs/CID")
+    joining.add_argument(
+        "--via", action="append", default=[], metavar="MULTIADDR",
+        help="a member's swarm address with /p2p/<peer ID>, as invite prints it (repeatable)",
+    )  # fmt: skip
+    joining.add_argument(
+        "--config", type=Path, help=f"the config.json to write or add to ({config_help[1:]}"
+    )
+    joining.add_argument("--name", help="this member's name (default: its peer ID)")
+    joining.add_argument(
+        "--addr", action="append", default=[], metavar="MULTIADDR",
+        help="a swarm address (no /p2p) at which the others dial this node (repeatable)",
+    )  # fmt: skip
+    joining.add_argument(
+        "--api", help=f"Kubo's admin RPC API (default: ${API_VARIABLE}, else the config's)"
+    )
+    _flag(joining, "--dry-run", "connect and read the directory; write nothing, peer with nobody")
+    _flag(joining, "--json", "print the result as JSON")
 
     check = commands.add_parser(
         "check-config",
@@ -249,6 +276,32 @@ def _forget(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _invite(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    if args.api is not None:
+        try:
+            config = replace(config, api=normalize_api(args.api))
+        except ValueError as exc:
+            raise ConfigError(f"--api {args.api!r} {exc}") from None
+    client = KuboClient.from_config(config)
+    try:
+        result = invite(client, config)
+    finally:
+        client.close()
+    _print(json.dumps(asdict(result), indent=2) if args.json else result.render())
+    return EXIT_OK
+
+
+def _join(args: argparse.Namespace) -> int:
+    result = join(
+        args.directory, args.via, _config_path(args.config),
+        {"name": args.name, "addrs": args.addr}, args.api or os.environ.get(API_VARIABLE),
+        args.dry_run,
+    )  # fmt: skip
+    _print(json.dumps(result.to_json(), indent=2) if args.json else result.render())
+    return EXIT_OK
+
+
 def _check_config(args: argparse.Namespace) -> int:
     # No client, no state directory: Ansible runs this as root on a temporary copy.
     peers = len(load_config(args.file).peers)
@@ -266,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "sync": _sync, "publish": _publish, "status": _status, "copies": _copies,
         "verify": _verify, "forget": _forget, "check-config": _check_config,
+        "invite": _invite, "join": _join,
     }  # fmt: skip
     try:
         return handlers[args.command](args)

@@ -41,8 +41,11 @@ T = TypeVar("T")
 # A DNSLink name (``example.org``) is a valid IPNS name too; Kubo resolves it.
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 _PEER_LABEL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_LABEL_RULE = "may hold only letters, digits, '.', '_' and '-' (1-64)"
 _CONSORTIUM = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 _MULTIADDR_API = re.compile(r"^/(ip4|ip6|dns|dns4|dns6)/([^/]+)/tcp/(\d+)(/http)?$")
+# A swarm address other members dial: TCP, or QUIC (the only libp2p transport on UDP).
+_SWARM_ADDR = re.compile(r"^/(ip4|ip6|dns|dns4|dns6)/([^/]+)/(tcp/(\d+)|udp/(\d+)/quic-v1)$")
 # Visible ASCII only: a space or a control character cannot travel in an HTTP header.
 _TOKEN = re.compile(r"[!-~]+")
 _USER_PASSWORD = re.compile(r"[!-9;-~]+:[!-~]+")
@@ -61,6 +64,9 @@ class Peer:
     peer_id: str | None
     # The IPNS name of the member's holdings report (report/holdings.py); None: not known.
     report: str | None = None
+    # Swarm addresses (without /p2p) at which the member's node is dialled: the directory
+    # carries them to a newcomer, which peers with them (directory.py, join.py).
+    addrs: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -114,6 +120,31 @@ def normalize_ipns_name(value: str) -> str:
     if _DNS_NAME.match(name):
         return name
     raise ValueError("is not a peer ID, an IPNS key or a DNSLink domain")
+
+
+def normalize_swarm_addr(value: str) -> str:
+    """Accept a multiaddr at which libp2p dials a node, without /p2p
+    (``/ip4/203.0.113.10/tcp/4001``, ``/dns4/a.example.org/udp/4001/quic-v1``), or raise
+    ValueError saying why not."""
+    match = _SWARM_ADDR.match(value)
+    if not match:
+        raise ValueError(
+            "is not a swarm address like /ip4/203.0.113.10/tcp/4001 or "
+            "/dns4/a.example.org/udp/4001/quic-v1 (no /p2p/ part)"
+        )
+    proto, host, port = match.group(1), match.group(2), int(match.group(4) or match.group(5))
+    try:
+        if proto in ("ip4", "ip6"):
+            version = ipaddress.ip_address(host).version
+            if f"ip{version}" != proto:
+                raise ValueError
+        elif not _DNS_NAME.match(host):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"names {host!r}, which is not an {proto} host") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"names port {port}, outside 1-65535")
+    return value
 
 
 def node_of(ipns: str) -> str | None:
@@ -398,6 +429,28 @@ def _key_name(reader: _Reader, key: str, default: str) -> str:
     return text
 
 
+def _swarm_addrs(reader: _Reader, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = reader.data.get(key, list(default))
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise reader.fail(key, f"must be a list of swarm addresses, not {json.dumps(value)}")
+    addrs = []
+    for item in value:
+        try:
+            addrs.append(normalize_swarm_addr(item))
+        except ValueError as exc:
+            raise reader.fail(key, f"{item!r} {exc}") from None
+    return tuple(addrs)
+
+
+def _member_name(reader: _Reader, key: str, default: str | None) -> str | None:
+    value = reader.data.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _PEER_LABEL.match(value):
+        raise reader.fail(key, _LABEL_RULE)
+    return value
+
+
 def _consortium(reader: _Reader, key: str, default: str) -> str:
     value = reader.string(key, default)
     if not _CONSORTIUM.match(value):
@@ -467,16 +520,37 @@ class Config:
     )
     # Where pins go: None for the Kubo node at ``api``, else an IPFS Cluster of the member.
     pinning: ClusterPinning | None = _setting(None, _pinning, full_check=True)
+    # What the consortium directory (directory.py) says of this member: its name (None:
+    # its peer ID) and the swarm addresses the others dial; and the key it is published under.
+    name: str | None = _setting(None, _member_name)
+    addrs: tuple[str, ...] = _setting((), _swarm_addrs)
+    directory_key: str = _setting("ipfs-consortium-directory", _key_name)
     source: str = field(default="<defaults>", compare=False)
 
 
 # config.json's key of each setting, by field name.
 _SETTINGS = {f.name: f.metadata["key"] or f.name for f in fields(Config) if "read" in f.metadata}
-_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes", "peer_id", "report"}
+_PEER_KEYS = {"name", "ipns", "max_pins", "max_bytes", "peer_id", "report", "addrs"}
 
 
-def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any]) -> Peer:
-    place = f"{where}: peers[{index}]"
+def parse_peers(
+    items: list[object], where: str, defaults: Mapping[str, Any], key: str = "peers"
+) -> tuple[Peer, ...]:
+    """The peers listed in ``items`` (``where``'s list ``key``), each validated, none
+    named twice; ``defaults`` holds the quotas of a peer that sets none."""
+    peers = tuple(_parse_peer(p, f"{where}: {key}[{i}]", defaults) for i, p in enumerate(items))
+    seen: dict[str, int] = {}
+    for index, peer in enumerate(peers):
+        for label in {peer.name, peer.ipns}:
+            if label in seen:
+                raise ConfigError(
+                    f"{where}: {key}[{index}] repeats {label!r} from {key}[{seen[label]}]"
+                )
+            seen[label] = index
+    return peers
+
+
+def _parse_peer(item: object, place: str, defaults: Mapping[str, Any]) -> Peer:
     if isinstance(item, str):
         try:
             ipns = normalize_ipns_name(item)
@@ -495,7 +569,7 @@ def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any
         raise reader.fail("ipns", str(exc)) from None
     name = reader.string("name", ipns)
     if name != ipns and not _PEER_LABEL.match(name):
-        raise reader.fail("name", "may hold only letters, digits, '.', '_' and '-' (1-64)")
+        raise reader.fail("name", _LABEL_RULE)
     return Peer(
         name=name,
         ipns=ipns,
@@ -503,6 +577,7 @@ def _parse_peer(item: object, index: int, where: str, defaults: Mapping[str, Any
         max_bytes=reader.optional_integer("max_bytes", defaults["max_bytes"]),
         peer_id=_key_field(reader, "peer_id", "a peer ID") if "peer_id" in item else node_of(ipns),
         report=_key_field(reader, "report", "an IPNS key"),
+        addrs=_swarm_addrs(reader, "addrs", ()),
     )
 
 
@@ -538,15 +613,7 @@ def parse_config(data: object, source: str) -> Config:
     if settings["pinning"] is not None:
         _no_byte_quota(data, source)
         settings["max_bytes"] = None
-    peers = tuple(_parse_peer(p, i, source, settings) for i, p in enumerate(peers_value))
-    seen: dict[str, int] = {}
-    for index, peer in enumerate(peers):
-        for label in {peer.name, peer.ipns}:
-            if label in seen:
-                raise ConfigError(
-                    f"{source}: peers[{index}] repeats {label!r} from peers[{seen[label]}]"
-                )
-            seen[label] = index
+    peers = parse_peers(peers_value, source, settings)
     return Config(peers=peers, source=source, **settings)
 
 

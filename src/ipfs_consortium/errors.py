@@ -28,6 +28,20 @@ class ManifestError(UsageError):
     """A manifest file or directory is unreadable, malformed or too large."""
 
 
+class DirectoryError(UsageError):
+    """A consortium directory (directory.py) is malformed, too large or not one at all."""
+
+
+class JoinConflict(UsageError):
+    """``join`` would change what an existing config.json says: another consortium, or a
+    name its peers already give another member."""
+
+
+class DirectoryUnreachable(ConsortiumError):
+    """``join`` could not reach a member named by --via, or the directory's name did not
+    resolve."""
+
+
 class CIDError(ConsortiumError):
     """A string is not a valid content identifier."""
 

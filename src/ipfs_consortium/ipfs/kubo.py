@@ -41,13 +41,14 @@ from .pins import PinSet
 # The UnixFS link type `ls` reports for a file.
 LINK_FILE = 2
 
-# Every RPC path this client calls: all that a token for the sync and publish needs in
-# Kubo's API.Authorizations (AllowedPaths, which Kubo matches as string prefixes; none of
-# these is the prefix of another command but refs, which lets the token also list the
-# node's blocks through refs/local: no more than it may read). The client refuses any
-# other path, so a new call cannot be added without adding it here; playbooks/member.yml
-# gives the sync's token exactly this list (tests/test_sync_token.py checks the two agree
-# and that a token allowed only these runs a sync and a publish).
+# Every RPC path this client calls but join's: all that a token for the sync, publish and
+# invite needs in Kubo's API.Authorizations (AllowedPaths, which Kubo matches as string
+# prefixes; none of these is the prefix of another command but refs, which lets the token
+# also list the node's blocks through refs/local: no more than it may read). The client
+# refuses any other path (but ADMIN_PATHS, below), so a new call cannot be added without
+# adding it here; playbooks/member.yml gives the sync's token exactly this list
+# (tests/test_sync_token.py checks the two agree and that a token allowed only these runs
+# a sync and a publish).
 RPC_PATHS = tuple(
     f"/api/v0/{command}"
     for command in (
@@ -57,6 +58,13 @@ RPC_PATHS = tuple(
         "refs", "repo/stat", "swarm/peers", "version",
     )
 )  # fmt: skip
+# The calls of ``join``, which joins this node to the consortium's swarm: made with the
+# node's own admin API, and never allowed to the sync's token (a sync that could rewrite
+# Kubo's config or its peering would hold the node). Only a client made with
+# ``admin=True`` makes them.
+ADMIN_PATHS = tuple(
+    f"/api/v0/{command}" for command in ("config", "swarm/connect", "swarm/peering/add")
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,10 @@ class KuboClient:
         request_timeout: float,
         pool_size: int,
         auth: ApiAuth | None = None,
+        *,
+        admin: bool = False,
     ) -> None:
+        self.paths = RPC_PATHS + ADMIN_PATHS if admin else RPC_PATHS
         # What messages name: the URL, or the socket's /unix/ multiaddr.
         self.api = api.rstrip("/")
         self.connect_timeout = connect_timeout
@@ -131,7 +142,7 @@ class KuboClient:
         self.calls = 0
 
     @classmethod
-    def from_config(cls, config: Config) -> "KuboClient":
+    def from_config(cls, config: Config, *, admin: bool = False) -> "KuboClient":
         # A connection for each pin in flight, and spares for the run's other calls.
         return cls(
             config.api,
@@ -139,6 +150,7 @@ class KuboClient:
             config.request_timeout,
             pool_size=config.concurrency + 2,
             auth=config.api_auth,
+            admin=admin,
         )
 
     def close(self) -> None:
@@ -156,7 +168,7 @@ class KuboClient:
         **kwargs: Any,
     ) -> requests.Response:
         path = f"/api/v0/{command}"
-        if path not in RPC_PATHS:
+        if path not in self.paths:
             raise ValueError(f"{path} is not in RPC_PATHS, the paths the sync's token allows")
         with self._calls_lock:
             self.calls += 1
@@ -419,6 +431,39 @@ class KuboClient:
         if not roots:
             raise KuboError(f"Kubo add: no entry for the directory {dirname!r} in the answer")
         return roots[-1]
+
+    def add_file(self, content: bytes, pin_name: str) -> str:
+        """Add ``content`` as one file, pinned as ``pin_name``; return its CID."""
+        params = [("pin", "true"), ("pin-name", pin_name), ("cid-version", "1")]
+        files = [("file", ("file", content, "application/octet-stream"))]
+        # Read to the end of the answer, as add_directory does: the pin comes after it.
+        entries = list(self._lines("add", params, files=files))
+        if not entries:
+            raise KuboError("Kubo add: an empty answer")
+        return _cid("add", entries[-1], "Hash")
+
+    def swarm_connect(self, addr: str) -> None:
+        """Connect to the node at ``addr`` (a multiaddr ending in /p2p/<peer ID>)."""
+        self._json("swarm/connect", [("arg", addr)])
+
+    def peering_add(self, addrs: Sequence[str]) -> None:
+        """Keep this node connected to the nodes at ``addrs`` (each ending in /p2p/<ID>)
+        until it stops; Kubo's config ``Peering.Peers`` keeps them over a restart."""
+        # One line a node, as Kubo adds each.
+        for entry in self._lines("swarm/peering/add", [("arg", addr) for addr in addrs]):
+            if _field(entry, "Status") != "success":
+                raise _unexpected("swarm/peering/add", entry)
+
+    def config_get(self, key: str) -> Any:
+        """The value of ``key`` (dotted, as ``ipfs config``) in Kubo's config."""
+        answer = self._json("config", [("arg", key)])
+        if not isinstance(answer, dict) or "Value" not in answer:
+            raise _unexpected(f"config {key}", answer)
+        return answer["Value"]
+
+    def config_set(self, key: str, value: Any) -> None:
+        """Set ``key`` in Kubo's config to the JSON ``value``."""
+        self._json("config", [("arg", key), ("arg", json.dumps(value)), ("json", "true")])
 
     def key_name(self, key: str) -> str | None:
         """The IPNS name (k51… form) that publishing under ``key`` produces; None when

@@ -34,7 +34,12 @@ def config_fingerprint(config: Config) -> str:
     settings = {
         f.name: getattr(config, f.name) for f in fields(config) if f.metadata.get("full_check")
     }
-    settings["peers"] = [asdict(peer) for peer in config.peers]
+    # Where a peer's node is dialled decides nothing a full check does: neither a change
+    # of its addrs nor the key's arrival in an existing state makes a run list every pin.
+    settings["peers"] = [
+        {key: value for key, value in asdict(peer).items() if key != "addrs"}
+        for peer in config.peers
+    ]
     encoded = json.dumps(settings, sort_keys=True, default=_shown)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
