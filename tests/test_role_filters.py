@@ -299,15 +299,17 @@ def test_the_consortium_role_names_bad_swarm_addresses_and_unpeerable_peers(
 ) -> None:
     alone = {"consortium_identities": {}, "consortium_peer_group": ""}
     dave = {"name": "dave", "ipns": "12D3KooWDave", "addrs": ["/ip4/198.51.100.4/tcp/4001"]}
+    bad = ["203.0.113.7:4001", "/ip4/1.2.3.4/udp/1"]
     returncode, messages = _consortium_preflight(
         tmp_path,
         alone | {"consortium_addrs": ["/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe"],
-                 "consortium_peers": [dave, dave | {"addrs": ["203.0.113.7:4001"]}]},
+                 "consortium_peers": [dave | {"addrs": bad}]},
     )  # fmt: skip
     assert returncode != 0
     assert messages == [
-        "Swarm addresses are lists of /ip4|ip6|dns|dns4|dns6/HOST/tcp|udp/PORT[/quic-v1], without"
-        " /p2p/... (/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe, 203.0.113.7:4001): fix"
+        "Swarm addresses are lists of /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT or .../udp/PORT/quic-v1,"
+        " without /p2p/... (/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe, 203.0.113.7:4001,"
+        " /ip4/1.2.3.4/udp/1): fix"
         " consortium_addrs (default kubo_peering_addresses) or the addrs of consortium_peers"
         ' (it is ["/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe"]).'
     ]
