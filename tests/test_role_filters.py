@@ -158,6 +158,27 @@ def test_a_member_peer_names_its_report_once_the_report_key_is_known() -> None:
     ]
 
 
+def test_joined_peers_already_listed_by_name_or_ipns_name_are_left_out() -> None:
+    listed = [
+        {"name": "alice", "ipns": "12D3KooWAlice"},  # a member of the inventory
+        "/ipns/12D3KooWPlain",
+        {"name": "dave", "ipns": "12D3KooWDave", "max_pins": 5},  # the operator's own line
+    ]
+    joined = [
+        {"name": "alice", "ipns": "12D3KooWAlice", "addrs": ["/ip4/192.0.2.1/tcp/4001"]},
+        {"name": "plain", "ipns": "12D3KooWPlain"},
+        {"name": "dave2", "ipns": "/ipns/12D3KooWDave"},
+        {"name": "erin", "ipns": "12D3KooWErin"},
+        {"name": "erin", "ipns": "12D3KooWErin2"},  # a name the directory repeats
+        {"name": "frank", "ipns": "12D3KooWFrank"},
+    ]
+    assert consortium_peers.consortium_new_peers(joined, listed) == [
+        {"name": "erin", "ipns": "12D3KooWErin"},
+        {"name": "frank", "ipns": "12D3KooWFrank"},
+    ]
+    assert consortium_peers.consortium_new_peers([], listed) == []
+
+
 def _slurped(secret: str, client: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"content": base64.b64encode(secret.encode()).decode()}
     return result | ({"item": {"item": client}} if client else {})
@@ -350,7 +371,8 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_ipns_names": keys.kubo_ipns_names,
     }
     assert consortium_peers.FilterModule().filters() == {
-        "consortium_member_peers": consortium_peers.consortium_member_peers
+        "consortium_member_peers": consortium_peers.consortium_member_peers,
+        "consortium_new_peers": consortium_peers.consortium_new_peers,
     }
 
 

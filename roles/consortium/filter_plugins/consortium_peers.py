@@ -31,8 +31,35 @@ def consortium_member_peers(
     return peers
 
 
+def consortium_new_peers(peers: list[Any], listed: list[Any]) -> list[Any]:
+    """The entries of ``peers`` (consortium_joined_peers, which playbooks/join.yml wrote
+    from a directory) that name neither a name nor an IPNS name of ``listed`` (the peers
+    config.json has already: the inventory's members, consortium_peers), nor of one before
+    them: config.json names each peer once, and the operator's own line wins."""
+    seen: set[str] = set()
+    for peer in listed:
+        seen |= _labels(peer)
+    new = []
+    for peer in peers:
+        if not _labels(peer) & seen:
+            new.append(peer)
+        seen |= _labels(peer)
+    return new
+
+
+def _labels(peer: Any) -> set[str]:
+    """A config.json peer's name and IPNS name (without /ipns/); a bare name is both."""
+    if isinstance(peer, dict):
+        ipns = str(peer["ipns"]).removeprefix("/ipns/")
+        return {ipns, str(peer.get("name", ipns))}
+    return {str(peer).removeprefix("/ipns/")}
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict[str, Any]:
-        return {"consortium_member_peers": consortium_member_peers}
+        return {
+            "consortium_member_peers": consortium_member_peers,
+            "consortium_new_peers": consortium_new_peers,
+        }
