@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness.loopback_http import serving
+from ipfs_consortium.config import node_of, normalize_ipns_name
 from tests.conftest import Run, run_cli
-from tests.test_config import PEER
+from tests.test_config import PEER, SEED_PEER
 
 # A closed loopback port: a command that called Kubo would fail as unreachable (3).
 CLOSED_API = "http://127.0.0.1:9"
@@ -28,12 +29,13 @@ def one_line(run: Run) -> str:
 
 def config_file(tmp_path: Path, **settings: object) -> Path:
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"peers": [], "api": CLOSED_API, **settings}))
+    # A peer: a config without any is valid, but its warning would be a second line.
+    path.write_text(json.dumps({"peers": [PEER], "api": CLOSED_API, **settings}))
     return path
 
 
 @pytest.mark.parametrize("command", [["sync"], ["forget", "gone"]])
-def test_a_state_directory_that_cannot_be_created_is_exit_2(
+def test_a_state_directory_under_a_file_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
     # A parent that is a regular file stops root too.
@@ -43,19 +45,43 @@ def test_a_state_directory_that_cannot_be_created_is_exit_2(
     run = run_cli(capsys, *command, "--config", str(config_file(tmp_path, state_dir=str(state))))
 
     assert run.code == 2
-    assert f"state directory {state} cannot be created" in one_line(run)
+    assert f"state directory {state} cannot exist: a path above it is a file" in one_line(run)
 
 
-def test_status_of_a_state_directory_that_is_a_file_is_exit_2(
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["copies"], ["sync"], ["sync", "--dry-run"], ["verify"], ["forget", "gone"],
+     ["forget", "gone", "--dry-run"]],
+)  # fmt: skip
+def test_a_state_directory_that_is_a_file_is_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """Not as its files being unreadable, with advice to move them aside."""
+    state = tmp_path / "state"
+    state.write_text("")
+    # Kubo is not there: a command that called it before reading its state would exit 3.
+    config = config_file(tmp_path, state_dir=str(state))
+
+    run = run_cli(capsys, *command, "--config", str(config))
+
+    assert (run.code, run.out) == (2, "")
+    assert one_line(run).endswith(
+        f"state directory {state} is a file, not a directory; point state_dir (or "
+        "--state-dir) at a directory this user can use"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every directory")
+def test_a_state_directory_this_user_cannot_read_is_said_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = tmp_path / "state"
-    state.write_text("")
+    state.mkdir(mode=0o300)
 
     run = run_cli(capsys, "status", "--config", str(config_file(tmp_path, state_dir=str(state))))
 
     assert (run.code, run.out) == (2, "")
-    assert f"{state / 'releases.json'}: unreadable ([Errno 20] Not a directory" in one_line(run)
+    assert f"state directory {state} is not readable by this user; run" in one_line(run)
 
 
 def test_status_of_a_record_that_is_not_an_object_is_exit_2(
@@ -174,3 +200,43 @@ def test_output_to_a_reader_gone_away_is_exit_141(tmp_path: Path) -> None:
 
     assert run.returncode == 141
     assert "standard output was closed" in one_line(Run(run.returncode, "", run.stderr))
+
+
+def test_a_peer_in_cidv0_form_gets_a_warning_with_its_unambiguous_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Qm… is content as well as an old RSA node's key: not refused (RSA members exist),
+    but check-config and sync say which form names the key alone."""
+    config = config_file(tmp_path, peers=[PEER, SEED_PEER], state_dir=str(tmp_path / "s"))
+    key = "k2k4r8jo2nggwyyo5aqkigrspjkmonoydm0e1bysii0aq6gxegdt783x"
+
+    checked = run_cli(capsys, "check-config", str(config))
+    synced = run_cli(capsys, "-q", "sync", "--config", str(config))
+
+    warning = (
+        f"WARNING {config}: peers[1] {SEED_PEER!r} is in CIDv0 form, which content shares "
+        f"with RSA peer IDs: if it is a member's key, write it as {key!r} (the same key as a "
+        "CIDv1 libp2p-key); a content CID is no IPNS name"
+    )
+    assert (checked.code, checked.out) == (0, f"{config}: valid (2 peers)\n")
+    assert one_line(checked).endswith(warning)
+    assert synced.code == 3
+    assert synced.err.splitlines()[0].endswith(warning)
+    assert node_of(normalize_ipns_name(key)) == SEED_PEER
+    config.write_text(json.dumps({"peers": [key]}))
+    assert run_cli(capsys, "check-config", str(config)).err == ""
+
+
+def test_a_config_without_peers_gets_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, peers=[], state_dir=str(tmp_path / "s"))
+
+    checked = run_cli(capsys, "check-config", str(config))
+    synced = run_cli(capsys, "-q", "sync", "--config", str(config))
+
+    warning = f"WARNING {config}: 'peers' is empty, so this member mirrors nobody's content"
+    assert (checked.code, checked.out) == (0, f"{config}: valid (0 peers)\n")
+    assert warning in one_line(checked)
+    assert synced.code == 3
+    assert warning in synced.err.splitlines()[0]

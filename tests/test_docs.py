@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from dataclasses import MISSING, fields
 from pathlib import Path
 
@@ -207,3 +208,12 @@ def test_the_config_table_has_every_key_and_its_default() -> None:
             assert float(number.group()) == default, key
         elif isinstance(default, str):
             assert written == f"`{default}`", key
+
+
+@pytest.mark.parametrize("pyproject", ["pyproject.toml", "consortium-ec2/pyproject.toml"])
+def test_the_license_file_is_the_license_pyproject_names(pyproject: str) -> None:
+    """A legal review reads LICENSE, not the packaging metadata."""
+    named = tomllib.loads((ROOT / pyproject).read_text())["project"]["license"]
+    text = (ROOT / "LICENSE").read_text()
+    assert (named, text.splitlines()[0]) == ("MIT", "MIT License")
+    assert "Copyright (c) the ipfs-consortium authors" in text

@@ -11,7 +11,7 @@ what the others read.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,14 @@ import yaml
 
 from harness.kubonet import KuboNode, Net
 from ipfs_consortium.config import load_config, node_of
-from ipfs_consortium.directory import Invitation, invite
-from ipfs_consortium.ipfs.kubo import KuboClient
+from ipfs_consortium.directory import MAX_DIRECTORY_BYTES, Invitation, invite
+from ipfs_consortium.ipfs.kubo import ADMIN_PATHS, RPC_PATHS, KuboClient
 from tests.conftest import REPORT_KEY, Run, mirrored, run_cli
 from tests.test_sync import content
 
 NAMES = ("alice", "bob", "carol")
+# The sync's token: allowed RPC_PATHS, and so invite, never join's ADMIN_PATHS.
+SYNC_TOKEN = {"bearer:sync-t0ken": list(RPC_PATHS)}
 
 
 @dataclass
@@ -86,7 +88,8 @@ def consortium(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     try:
         founders = []
         for name in NAMES:
-            node = net.node(name=name)
+            # Alice's API takes the sync's token, with which she runs invite as the sync.
+            node = net.node(SYNC_TOKEN if name == "alice" else None, name=name)
             cids = content(node, *(f"{name} {i}" for i in range(3)))
             node.publish_json_dir({"files.json": cids})
             report = node.new_key(REPORT_KEY)
@@ -95,6 +98,10 @@ def consortium(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
             peers = [other.peer() for other in founders if other is not founder]
             settings = founder.settings(root / founder.name)
             founder.config.write_text(json.dumps({"peers": peers} | settings))
+        secret = root / "alice-api-auth"
+        secret.write_text(next(iter(SYNC_TOKEN)))
+        alice_config = json.loads(founders[0].config.read_text())
+        founders[0].config.write_text(json.dumps(alice_config | {"api_auth_file": str(secret)}))
         # Not net.node(): that one would be connected to every node already.
         dave = KuboNode(net.binary, root / "kubo" / "dave", net.key)
         net.nodes.append(dave)
@@ -110,10 +117,20 @@ def consortium(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         net.close()
 
 
-def join(capsys: pytest.CaptureFixture[str], c: Consortium, config: Path, *args: str) -> Run:
+def join(
+    capsys: pytest.CaptureFixture[str],
+    c: Consortium,
+    config: Path,
+    *args: str,
+    name: str | None = None,
+    via: str | None = None,
+    api: str | None = None,
+) -> Run:
+    """``join`` on the fourth node: the directory alice published, reached through her,
+    unless a test says otherwise."""
     return run_cli(
-        capsys, "join", c.invitation.path, "--via", c.via(), "--config", str(config),
-        "--api", c.dave.api, *args,
+        capsys, "join", name or c.invitation.path, "--via", via or c.via(),
+        "--config", str(config), "--api", api or c.dave.api, *args,
     )  # fmt: skip
 
 
@@ -137,6 +154,13 @@ def test_invite_prints_the_join_command_and_a_second_run_is_unchanged(
         "changed": False, "join": c.invitation.join,
     }  # fmt: skip
     document = _cat(c.alice.node, c.invitation.cid)
+    refused = {
+        path: requests.post(
+            f"{c.alice.node.api}{path}", headers={"Authorization": "Bearer sync-t0ken"}, timeout=10
+        ).status_code
+        for path in ADMIN_PATHS
+    }
+    assert refused == dict.fromkeys(ADMIN_PATHS, 403)
     alice, bob, carol = c.founders
     assert document == {
         "format": "ipfs-consortium-directory/1", "consortium": "default",
@@ -147,7 +171,9 @@ def test_invite_prints_the_join_command_and_a_second_run_is_unchanged(
 
 def _cat(node: KuboNode, cid: str) -> Any:
     """The JSON document ``cid`` holds (``cat`` answers bytes, not JSON lines)."""
-    response = requests.post(f"{node.api}/api/v0/cat", params={"arg": cid}, timeout=30)
+    response = requests.post(
+        f"{node.api}/api/v0/cat", params={"arg": cid}, headers=node.headers, timeout=30
+    )
     response.raise_for_status()
     return response.json()
 
@@ -206,3 +232,141 @@ def test_a_fresh_node_joins_with_one_command_and_holds_everyones_content_after_o
     taken_in = run_cli(capsys, "sync", "--config", str(tmp_path / "alice.json"), "--json")
     assert taken_in.code == 0, taken_in.err
     assert set(dave_cids) <= set(mirrored(alice.node))
+
+
+def test_join_adds_to_an_existing_config_only_the_members_it_lacks(
+    consortium: Consortium, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    c = consortium
+    alice, bob, carol = c.founders
+    alice_k51 = next(k["Id"] for k in alice.node.rpc("key/list")["Keys"] if k["Name"] == "self")
+    existing = {
+        # Alice under another spelling of her name: still the same member.
+        "peers": [{"name": "erin", "ipns": "example.org"}, {"name": "a", "ipns": alice_k51}],
+        "max_pins": 5, "release_after": 0, "report_key": None, "name": "dave",
+        "api": c.dave.api,
+    }  # fmt: skip
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(existing))
+    config.chmod(0o640)
+
+    joined = join(capsys, c, config, "--name", "dave", "--json")
+
+    assert joined.code == 0, joined.err
+    written = json.loads(config.read_text())
+    assert written == existing | {"peers": existing["peers"] + [bob.listed(), carol.listed()]}
+    assert joined.json["config"] == written
+    assert joined.json["added"] == ["bob", "carol"]
+    assert config.stat().st_mode & 0o777 == 0o640
+    # report_key null: the line for the others names no report.
+    assert joined.json["peer_entry"] == {"name": "dave", "ipns": c.dave.peer_id, "addrs": []}
+
+
+def test_a_dry_run_reads_the_directory_and_changes_nothing(
+    consortium: Consortium, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    c = consortium
+    config = tmp_path / "config.json"
+    existing = json.dumps({"peers": [], "report_key": "dry-run-report"})
+    config.write_text(existing)
+    peering = c.dave.rpc("config", "Peering.Peers")["Value"]
+
+    text = join(capsys, c, config, "--dry-run")
+    as_json = join(capsys, c, config, "--dry-run", "--json")
+
+    assert (text.code, as_json.code) == (0, 0), text.err + as_json.err
+    assert text.out.splitlines()[:2] == [
+        "Dry run: connected to --via to read the directory; wrote nothing, added no peering, "
+        "made no key.",
+        f"Would add alice, bob, carol to {config}, which would read:",
+    ]
+    assert as_json.json["added"] == ["alice", "bob", "carol"]
+    assert [p["name"] for p in as_json.json["config"]["peers"]] == ["alice", "bob", "carol"]
+    assert config.read_text() == existing
+    assert c.dave.rpc("config", "Peering.Peers")["Value"] == peering
+    assert "dry-run-report" not in {k["Name"] for k in c.dave.rpc("key/list")["Keys"]}
+
+
+# A peer ID of no node here (a node connected already would need no dial).
+NOBODY = "12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf"
+# Each refusal: the config.json there before (None: none), join's options (of the
+# consortium), the exit code and what its one line says.
+REFUSALS: dict[str, tuple[Any, Callable[[Consortium], dict[str, str]], int, str]] = {
+    "another consortium": (
+        {"peers": [], "consortium": "other"}, lambda c: {}, 2,
+        "is a config of consortium 'other', the directory one of 'default'; nothing written",
+    ),
+    "a name taken": (
+        {"peers": [{"name": "bob", "ipns": "example.org"}]}, lambda c: {}, 2,
+        "names example.org 'bob', the directory names",
+    ),
+    "a member's name for this one": (
+        {"peers": [], "name": "bob"}, lambda c: {}, 2,
+        "is another member's in the directory; nothing written: choose another with --name",
+    ),
+    "a member's manifests": (
+        None, lambda c: {"name": f"/ipns/{c.founders[1].node.peer_id}"}, 2,
+        "is a directory (a member's manifests?), not a consortium directory",
+    ),
+    "a file too large": (
+        None, lambda c: {"name": f"/ipfs/{c.alice.node.add(bytes(MAX_DIRECTORY_BYTES + 1))}"}, 2,
+        f"over {MAX_DIRECTORY_BYTES} bytes, too large for a consortium directory",
+    ),
+    "a name that does not resolve": (
+        {"peers": [], "resolve_timeout": 2}, lambda c: {"name": NOBODY}, 1,
+        f"{NOBODY} did not resolve (Kubo name/resolve: could not resolve name); check the name",
+    ),
+    "a silent --via": (
+        None, lambda c: {"via": f"/ip4/127.0.0.1/tcp/9/p2p/{NOBODY}"}, 1, "did not answer"
+    ),
+    "a --via without a peer ID": (
+        None, lambda c: {"via": "/ip4/127.0.0.1/tcp/9"}, 2,
+        "has no /p2p/<peer ID> part; give a member's",
+    ),
+    "Kubo down": (None, lambda c: {"api": "http://127.0.0.1:9"}, 3, "unreachable"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_join_refuses_with_one_line_and_writes_nothing(
+    consortium: Consortium, capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str
+) -> None:
+    before, options, code, said = REFUSALS[case]
+    config = tmp_path / "config.json"
+    if before is not None:
+        config.write_text(json.dumps(before))
+
+    run = join(capsys, consortium, config, **options(consortium))
+
+    assert run.code == code, run.err
+    assert len(run.err.splitlines()) == 1 and said in run.err, run.err
+    assert run.out == ""
+    assert config.read_text() == json.dumps(before) if before is not None else not config.exists()
+
+
+def test_join_sends_the_admin_secret_of_a_kubo_that_demands_one(
+    consortium: Consortium, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On alice's node, whose API takes tokens: join's calls need its admin secret, and
+    the sync's is refused them in one line."""
+    c = consortium
+    bob = c.founders[1]
+    admin = tmp_path / "admin-auth"
+    admin.write_text("bearer:" + c.alice.node.headers["Authorization"].removeprefix("Bearer "))
+    sync = tmp_path / "sync-auth"
+    sync.write_text(next(iter(SYNC_TOKEN)))
+    via = f"{bob.addr}/p2p/{bob.node.peer_id}"
+    config = tmp_path / "config.json"
+
+    runs = [
+        join(capsys, c, config, "--dry-run", "--json", "--api-auth-file", str(secret),
+             api=c.alice.node.api, via=via)
+        for secret in (admin, sync)
+    ]  # fmt: skip
+
+    assert runs[0].code == 0, runs[0].err
+    assert runs[0].json["added"] == ["bob", "carol"]
+    assert "api_auth_file" not in runs[0].json["config"]
+    assert runs[1].code == 2 and len(runs[1].err.splitlines()) == 1, runs[1].err
+    assert f"refused swarm/connect (HTTP 403) with the secret in {sync}" in runs[1].err
+    assert not config.exists()

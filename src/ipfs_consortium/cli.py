@@ -1,5 +1,5 @@
 """The ``ipfs-consortium`` command line: sync, publish, status, copies, verify, forget,
-check-config."""
+check-config, invite, join."""
 
 import argparse
 import json
@@ -7,25 +7,35 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
+from typing import TypeAlias
 
 from . import __version__
-from .config import DEFAULT_API, Config, load_config, normalize_api
-from .directory import invite
-from .errors import (
-    ConfigError,
-    ConsortiumError,
-    OutputClosed,
+from .config import (
+    API_VARIABLE,
+    CONFIG_VARIABLE,
+    DEFAULT_API,
+    SYSTEM_CONFIG,
+    Config,
+    chosen_api,
+    command_config,
+    config_warnings,
+    find_config,
+    load_config,
 )
+from .directory import invite
+from .errors import ConsortiumError, OutputClosed
 from .exit_codes import (
+    COMMAND_EXITS,
     EXIT_CHECK_FAILED,
     EXIT_FEW_COPIES,
-    EXIT_HELP,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_OK,
+    MEANINGS,
     exit_code_of,
+    exit_help,
 )
 from .forget import forget_peer
 from .ipfs.kubo import KuboClient
@@ -39,27 +49,24 @@ from .sync.run import run_sync
 
 log = logging.getLogger("ipfs_consortium")
 
-API_VARIABLE = "IPFS_CONSORTIUM_API"
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipfs-consortium",
         description="Mirror the IPFS content that the members of a consortium list.",
-        epilog=EXIT_HELP,
+        epilog=exit_help(MEANINGS) + "(each command's --help lists the codes it can return)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every pin")
-    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    _verbosity(parser, False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    config_help = "config.json path (default: $IPFS_CONSORTIUM_CONFIG, else ./config.json)"
-    state_help = "state directory (default: the config's state_dir)"
-
-    sync = _command(commands, "sync", "pin what every peer lists, release what none lists any more")
-    sync.add_argument("--config", type=Path, help=config_help)
-    sync.add_argument("--state-dir", type=Path, help=state_help)
+    sync = _command(
+        commands, "sync", "pin what every peer lists, release what none lists any more",
+        api=True, state_dir=True,
+    )  # fmt: skip
     _flag(sync, "--dry-run", "say what would change; change nothing")
     _flag(
         sync,
@@ -74,12 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(sync, "--json", "print a JSON summary on stdout")
 
     pub = _command(
-        commands, "publish", "validate a manifest directory, add it and publish it to IPNS"
-    )
+        commands, "publish", "validate a manifest directory, add it and publish it to IPNS",
+        api=True, config_help="take the API, its secret and the limits from this config",
+    )  # fmt: skip
     pub.add_argument("directory", type=Path)
     pub.add_argument("--key", default="self", help="Kubo key to publish under (default: self)")
-    pub.add_argument("--api", help=f"Kubo RPC API (default: ${API_VARIABLE}, else {DEFAULT_API})")
-    pub.add_argument("--config", type=Path, help="take the API address and limits from this config")
     _flag(
         pub,
         "--allow-empty",
@@ -87,76 +93,125 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _flag(pub, "--json", "print the result as JSON")
 
-    status = commands.add_parser(
-        "status", help="the last run's result per configured peer, and the pins awaiting release"
+    status = _command(
+        commands,
+        "status",
+        "the last run's result per configured peer, and the pins awaiting release",
+        state_dir=True,
     )
-    status.add_argument("--config", type=Path, help=config_help)
-    status.add_argument("--state-dir", type=Path, help=state_help)
     _flag(status, "--json", "print JSON")
 
     copies = _command(
-        commands, "copies", "read every member's holdings report: who holds whose content in full"
-    )
-    copies.add_argument("--config", type=Path, help=config_help)
-    copies.add_argument("--state-dir", type=Path, help=state_help)
+        commands, "copies", "read every member's holdings report: who holds whose content in full",
+        api=True, state_dir=True,
+    )  # fmt: skip
     _flag(copies, "--json", "print JSON")
 
     verify = _command(
-        commands,
-        "verify",
+        commands, "verify",
         "check now that the members whose reports claim this member's content hold its blocks",
-    )
-    verify.add_argument("--config", type=Path, help=config_help)
-    verify.add_argument("--state-dir", type=Path, help=state_help)
+        api=True, state_dir=True,
+    )  # fmt: skip
     _flag(verify, "--json", "print JSON")
 
-    forget = _command(commands, "forget", "release now the pins of a peer removed from the config")
+    forget = _command(
+        commands, "forget", "release now the pins of a peer removed from the config",
+        api=True, state_dir=True,
+    )  # fmt: skip
     forget.add_argument("peer", help="the peer's name, as in its pins and in status")
-    forget.add_argument("--config", type=Path, help=config_help)
-    forget.add_argument("--state-dir", type=Path, help=state_help)
     _flag(forget, "--dry-run", "say what would be released")
     _flag(forget, "--json", "print the result as JSON")
 
-    inv = _command(commands, "invite", "publish the consortium directory a new member joins with")
-    inv.add_argument("--config", type=Path, help=config_help)
-    inv.add_argument("--api", help="Kubo RPC API (default: the config's api)")
+    inv = _command(
+        commands, "invite", "publish the consortium directory a new member joins with", api=True
+    )
     _flag(inv, "--json", "print the result as JSON")
 
-    joining = _command(commands, "join", "join a consortium from the directory a member published")
+    joining = _command(
+        commands, "join", "join a consortium from the directory a member published", api=True,
+        config_help="the config.json to write, or add the members to",
+    )  # fmt: skip
     joining.add_argument("directory", metavar="NAME", help="the directory: /ipns/…, or /ipfs/CID")
     joining.add_argument(
         "--via", action="append", default=[], metavar="MULTIADDR",
         help="a member's swarm address with /p2p/<peer ID>, as invite prints it (repeatable)",
     )  # fmt: skip
-    joining.add_argument(
-        "--config", type=Path, help=f"the config.json to write or add to ({config_help[1:]}"
-    )
     joining.add_argument("--name", help="this member's name (default: its peer ID)")
     joining.add_argument(
         "--addr", action="append", default=[], metavar="MULTIADDR",
         help="a swarm address (no /p2p) at which the others dial this node (repeatable)",
     )  # fmt: skip
     joining.add_argument(
-        "--api", help=f"Kubo's admin RPC API (default: ${API_VARIABLE}, else the config's)"
-    )
+        "--api-auth-file", type=Path, metavar="FILE",
+        help="the secret of Kubo's admin API, as api_auth_file (default: the config's)",
+    )  # fmt: skip
     _flag(joining, "--dry-run", "connect and read the directory; write nothing, peer with nobody")
     _flag(joining, "--json", "print the result as JSON")
 
-    check = commands.add_parser(
-        "check-config",
-        help="validate a config.json as sync loads it, offline (exit 0 valid, 2 invalid)",
+    check = _command(
+        commands, "check-config", "validate a config.json as sync loads it, offline", config=False
     )
     check.add_argument("file", type=Path)
     return parser
 
 
-def _command(
-    commands: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str, help_text: str
-) -> argparse.ArgumentParser:
-    """A command whose --help ends with the exit codes."""
-    return commands.add_parser(
-        name, help=help_text, epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+def _verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log every pin"
     )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="log warnings and errors only"
+    )
+
+
+def _command(
+    commands: Commands,
+    name: str,
+    help_text: str,
+    *,
+    config: bool = True,
+    api: bool = False,
+    state_dir: bool = False,
+    config_help: str = "config.json",
+) -> argparse.ArgumentParser:
+    """A command: -v/-q after its name as before it; --config (unless ``config`` is
+    False), --api (``api``: it talks to Kubo) and --state-dir (``state_dir``), read by
+    _config and _state_dir; its --help ends with the exit codes exit_codes.COMMAND_EXITS
+    gives it (a command without an entry there is an error)."""
+    command = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=exit_help(COMMAND_EXITS[name]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # SUPPRESS: an option not given after the command leaves the one given before it.
+    _verbosity(command, argparse.SUPPRESS)
+    if config:
+        command.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help=f"{config_help} (default: ${CONFIG_VARIABLE}, else ./config.json, else "
+            f"{SYSTEM_CONFIG})",
+        )
+    if api:
+        command.add_argument(
+            "--api",
+            metavar="URL",
+            help=f"Kubo RPC API (default: ${API_VARIABLE}, else the config's api, else "
+            f"{DEFAULT_API})",
+        )
+    else:
+        command.set_defaults(api=None)
+    if state_dir:
+        command.add_argument(
+            "--state-dir",
+            type=Path,
+            metavar="DIR",
+            help="state directory (default: the config's state_dir)",
+        )
+    return command
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
@@ -175,21 +230,26 @@ def _print(text: str) -> None:
         raise OutputClosed("standard output was closed before all was written") from None
 
 
-def _config_path(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    return Path(os.environ.get("IPFS_CONSORTIUM_CONFIG", "config.json"))
+def _config(args: argparse.Namespace, required: bool = True) -> Config:
+    """The command's settings: --config, --api and the environment (config.command_config)."""
+    return command_config(args.config, args.api, required=required)
 
 
-def _state_dir(arg: Path | None, config: Config) -> Path:
-    return arg if arg is not None else config.state_dir
+def _state_dir(args: argparse.Namespace, config: Config) -> Path:
+    return args.state_dir if args.state_dir is not None else config.state_dir
+
+
+def _warn(config: Config) -> None:
+    for warning in config_warnings(config):
+        log.warning("%s", warning)
 
 
 def _sync(args: argparse.Namespace) -> int:
-    config = load_config(_config_path(args.config))
+    config = _config(args)
+    _warn(config)
     report = run_sync(
         config,
-        _state_dir(args.state_dir, config),
+        _state_dir(args, config),
         args.dry_run,
         args.allow_mass_release,
         verify=args.verify,
@@ -200,24 +260,9 @@ def _sync(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _publish_config(args: argparse.Namespace) -> Config:
-    """--config's settings, or the defaults; the API address of --api, else (without
-    --config) of the environment."""
-    config = Config(peers=()) if args.config is None else load_config(args.config)
-    if args.api is not None:
-        source, api = "--api", args.api
-    elif args.config is None and API_VARIABLE in os.environ:
-        source, api = f"environment variable {API_VARIABLE}", os.environ[API_VARIABLE]
-    else:
-        return config
-    try:
-        return replace(config, api=normalize_api(api))
-    except ValueError as exc:
-        raise ConfigError(f"{source} {api!r} {exc}") from None
-
-
 def _publish(args: argparse.Namespace) -> int:
-    config = _publish_config(args)
+    # Publishing needs no peers: without a config found, the defaults.
+    config = _config(args, required=False)
     client = KuboClient.from_config(config)
     try:
         result = publish(
@@ -237,8 +282,8 @@ def _publish(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     # The config always: its peers are the ones shown (--state-dir changes only where).
-    config = load_config(_config_path(args.config))
-    state_dir = _state_dir(args.state_dir, config)
+    config = _config(args)
+    state_dir = _state_dir(args, config)
     if args.json:
         _print(json.dumps(status_json(config, state_dir), indent=2))
     else:
@@ -247,23 +292,23 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _copies(args: argparse.Namespace) -> int:
-    config = load_config(_config_path(args.config))
-    state_dir = _state_dir(args.state_dir, config)
+    config = _config(args)
+    state_dir = _state_dir(args, config)
     found = consortium_view(config, state_dir)
     _print(json.dumps(found.to_json(), indent=2) if args.json else found.render())
     return EXIT_FEW_COPIES if found.too_few else EXIT_OK
 
 
 def _verify(args: argparse.Namespace) -> int:
-    config = load_config(_config_path(args.config))
-    checks = verify_now(config, _state_dir(args.state_dir, config))
+    config = _config(args)
+    checks = verify_now(config, _state_dir(args, config))
     _print(json.dumps(asdict(checks), indent=2) if args.json else render_checks(checks))
     return EXIT_CHECK_FAILED if failed_members(checks) else EXIT_OK
 
 
 def _forget(args: argparse.Namespace) -> int:
-    config = load_config(_config_path(args.config))
-    result = forget_peer(config, _state_dir(args.state_dir, config), args.peer, args.dry_run)
+    config = _config(args)
+    result = forget_peer(config, _state_dir(args, config), args.peer, args.dry_run)
     if args.json:
         _print(json.dumps(result.__dict__, indent=2))
     else:
@@ -277,12 +322,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _invite(args: argparse.Namespace) -> int:
-    config = load_config(_config_path(args.config))
-    if args.api is not None:
-        try:
-            config = replace(config, api=normalize_api(args.api))
-        except ValueError as exc:
-            raise ConfigError(f"--api {args.api!r} {exc}") from None
+    config = _config(args)
     client = KuboClient.from_config(config)
     try:
         result = invite(client, config)
@@ -293,10 +333,12 @@ def _invite(args: argparse.Namespace) -> int:
 
 
 def _join(args: argparse.Namespace) -> int:
+    # The file the other commands would read, or a new one here.
+    path, _ = find_config(args.config, os.environ)
     result = join(
-        args.directory, args.via, _config_path(args.config),
-        {"name": args.name, "addrs": args.addr}, args.api or os.environ.get(API_VARIABLE),
-        args.dry_run,
+        args.directory, args.via, path or Path("config.json"),
+        {"name": args.name, "addrs": args.addr}, chosen_api(args.api, os.environ), args.dry_run,
+        args.api_auth_file,
     )  # fmt: skip
     _print(json.dumps(result.to_json(), indent=2) if args.json else result.render())
     return EXIT_OK
@@ -304,7 +346,9 @@ def _join(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     # No client, no state directory: Ansible runs this as root on a temporary copy.
-    peers = len(load_config(args.file).peers)
+    config = load_config(args.file)
+    _warn(config)
+    peers = len(config.peers)
     _print(f"{args.file}: valid ({peers} peer{'' if peers == 1 else 's'})")
     return EXIT_OK
 

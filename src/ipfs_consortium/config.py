@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -24,12 +24,17 @@ from .ipfs.cid import (
     cid_key,
     codec_name,
     is_multihash,
+    libp2p_key_text,
     parse_cid_codec,
     peer_id_text,
 )
 from .jsondoc import decode_json
 
 DEFAULT_API = "http://127.0.0.1:5001"
+CONFIG_VARIABLE = "IPFS_CONSORTIUM_CONFIG"
+API_VARIABLE = "IPFS_CONSORTIUM_API"
+# Where the consortium role writes config.json: a command finds it there on a member.
+SYSTEM_CONFIG = Path("/etc/ipfs-consortium/config.json")
 DEFAULT_STATE_DIR = (
     Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "ipfs-consortium"
 )
@@ -617,11 +622,87 @@ def parse_config(data: object, source: str) -> Config:
     return Config(peers=peers, source=source, **settings)
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate config.json at ``path``."""
+def load_config(path: Path, chosen: str | None = None) -> Config:
+    """Read and validate config.json at ``path``; ``chosen`` (how the path was chosen, and
+    the fix) completes the error when the file cannot be read."""
     try:
         raw = _read_file(path, "configuration file")
     except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path}: {exc}" + (f" ({chosen})" if chosen else "")) from None
     data = decode_json(raw, str(path), ConfigError)
     return parse_config(data, str(path))
+
+
+def find_config(option: Path | None, environ: Mapping[str, str]) -> tuple[Path | None, str]:
+    """The config.json a command reads: --config's, else $IPFS_CONSORTIUM_CONFIG's, else
+    the first of ./config.json and SYSTEM_CONFIG that exists (None: neither does); and how
+    it was chosen, with the fix, for an error about it. An empty variable counts as unset."""
+    if option is not None:
+        return option, "the path --config gave; correct it"
+    if environ.get(CONFIG_VARIABLE):
+        return (
+            Path(environ[CONFIG_VARIABLE]),
+            f"the path ${CONFIG_VARIABLE} gave; correct it, or unset it to use the default",
+        )
+    places = (Path("config.json").absolute(), SYSTEM_CONFIG)
+    how = (
+        f"looked at {places[0]}, then {places[1]}, as neither --config nor "
+        f"${CONFIG_VARIABLE} gave a path"
+    )
+    return next((place for place in places if place.exists()), None), how
+
+
+def chosen_api(option: str | None, environ: Mapping[str, str]) -> str | None:
+    """The API a command is told to call instead of the config's: --api's, else
+    $IPFS_CONSORTIUM_API's (empty counts as unset), normalized; None when neither says.
+    One rule for every command that talks to Kubo."""
+    if option is not None:
+        source, api = "--api", option
+    elif environ.get(API_VARIABLE):
+        source, api = f"environment variable {API_VARIABLE}", environ[API_VARIABLE]
+    else:
+        return None
+    try:
+        return normalize_api(api)
+    except ValueError as exc:
+        raise ConfigError(f"{source} {api!r} {exc}") from None
+
+
+def command_config(
+    option: Path | None,
+    api: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+    required: bool = True,
+) -> Config:
+    """The settings a command runs with: the config.json find_config chooses (without
+    ``required``, the defaults when the search finds none), its ``api`` replaced by
+    chosen_api's (``api`` is --api). Its other settings, api_auth_file too, stay."""
+    path, how = find_config(option, environ)
+    if path is not None:
+        config = load_config(path, how)
+    elif required:
+        raise ConfigError(f"no config.json: {how}; give --config FILE")
+    else:
+        config = Config(peers=())
+    chosen = chosen_api(api, environ)
+    return config if chosen is None else replace(config, api=chosen)
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What a valid config says that is likely a mistake: check-config and sync log it."""
+    warnings = []
+    if not config.peers:
+        warnings.append(
+            f"{config.source}: 'peers' is empty, so this member mirrors nobody's content: "
+            "add the other members"
+        )
+    for index, peer in enumerate(config.peers):
+        # Valid as the name of an old RSA node's key, so not refused: RSA members exist.
+        if peer.ipns.startswith("Qm"):
+            warnings.append(
+                f"{config.source}: peers[{index}] {peer.ipns!r} is in CIDv0 form, which "
+                "content shares with RSA peer IDs: if it is a member's key, write it as "
+                f"{libp2p_key_text(peer.ipns)!r} (the same key as a CIDv1 libp2p-key); "
+                "a content CID is no IPNS name"
+            )
+    return warnings

@@ -10,6 +10,7 @@ same object is valid in config.json's ``peers``.
 """
 
 import json
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ DIRECTORY_PIN = "ipfs-consortium-directory"
 # The settings a directory carries, as config.json names them.
 _SETTINGS = ("consortium", "max_pins", "max_bytes")
 _KEYS = ("format", *_SETTINGS, "members")
+# Seconds between lookups of a name that did not resolve.
+_RETRY = 0.5
 _FIX = "ask a member for the name `ipfs-consortium invite` printed"
 
 
@@ -84,8 +87,9 @@ def member_entry(
 
 
 def build_directory(config: Config, me: dict[str, Any]) -> dict[str, Any]:
-    """The document: this member (``me``, without quotas: it mirrors nobody's content
-    for itself) first, then each configured peer with its quotas."""
+    """The document: this member (``me``) first, without quotas (a member sets them on its
+    peers, none on itself: the consortium's apply), then each configured peer with its
+    quotas."""
     members = [me] + [
         member_entry(peer.name, peer.ipns, peer.report, peer.addrs, peer.peer_id)
         | {"max_pins": peer.max_pins, "max_bytes": peer.max_bytes}
@@ -97,9 +101,9 @@ def build_directory(config: Config, me: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def own_entry(client: KuboClient, config: Config, name: str | None = None) -> dict[str, Any]:
-    """This member as the others list it: ``name`` (else config ``name``, else the peer
-    ID), the name of its content, its report's name if the key exists, its addresses."""
+def own_entry(client: KuboClient, config: Config) -> dict[str, Any]:
+    """This member as the others list it: its ``name`` (else its peer ID), the name of its
+    content, its report's name if the key exists, its addresses."""
     node = client.node_id()
     # A member publishes its manifests under its node's own key unless publish_key says
     # otherwise: then the IPNS name is that key's, and the peer ID must be said apart.
@@ -110,8 +114,7 @@ def own_entry(client: KuboClient, config: Config, name: str | None = None) -> di
             "publish your manifests under it first"
         )
     report = client.key_name(config.report_key) if config.report_key is not None else None
-    label = name or config.name or node
-    return member_entry(label, ipns, report, config.addrs, node)
+    return member_entry(config.name or node, ipns, report, config.addrs, node)
 
 
 def invite(client: KuboClient, config: Config) -> Invitation:
@@ -133,7 +136,10 @@ def invite(client: KuboClient, config: Config) -> Invitation:
 
 def parse_directory(raw: bytes, where: str) -> Directory:
     """Validate a document; DirectoryError names ``where`` and the problem."""
-    data = decode_json(raw, where, DirectoryError)
+    try:
+        data = decode_json(raw, where, DirectoryError)
+    except DirectoryError as exc:
+        raise DirectoryError(f"{exc}; {_FIX}") from None
     if not isinstance(data, dict):
         raise DirectoryError(f"{where}: not a consortium directory (not a JSON object); {_FIX}")
     if data.get("format") != FORMAT:
@@ -168,12 +174,28 @@ def directory_path(name: str) -> str:
         raise DirectoryError(f"{name!r} is not a directory's name ({exc}); {_FIX}") from None
 
 
+def _resolve(client: KuboClient, name: str, timeout: float) -> str:
+    """Resolve ``name``, asking again until ``timeout`` has passed: a node that has just
+    connected to its first member finds nobody in its DHT routing table until the
+    connection's protocols are known, and such a lookup fails at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client.resolve(name, max(1.0, deadline - time.monotonic()))
+        except KuboUnreachable:
+            raise
+        except KuboError:
+            if time.monotonic() + _RETRY > deadline:
+                raise
+        time.sleep(_RETRY)
+
+
 def read_directory(client: KuboClient, name: str, timeout: float) -> Directory:
     """Resolve ``name``, fetch the document and validate it."""
     path = directory_path(name)
     try:
         if path.startswith("/ipns/"):
-            path = client.resolve(path, timeout)
+            path = _resolve(client, path, timeout)
         kind = client.unixfs_type(path)
     except KuboUnreachable:
         raise

@@ -43,6 +43,7 @@ def forget_peer(config: Config, state_dir: Path, peer: str, dry_run: bool) -> Fo
         )
     store = StateDir(state_dir)
     if dry_run:
+        store.readable()
         return _forget(config, store, peer, dry_run)
     store.ensure()
     with store.lock():

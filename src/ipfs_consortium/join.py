@@ -90,15 +90,20 @@ def join(
     given: dict[str, Any],
     api: str | None,
     dry_run: bool,
+    api_auth: Path | None = None,
 ) -> Joined:
     """Join the consortium whose directory is ``name``, reached through ``via``; write
     ``path`` (unless ``dry_run``). ``given``: config keys from the command line (name,
     addrs), written where the file does not say them; ``api``: the Kubo to use, written
-    into a new file."""
+    into a new file; ``api_auth``: the file of its admin secret, never written (the
+    sync's secret is another), else the config's."""
     existing = _read_config(path)
     # Everything the command line says is checked before the first call to Kubo.
     own = {key: value for key, value in given.items() if value} | ({"api": api} if api else {})
-    base = parse_config({"peers": []} | (existing or {}) | own, f"{path} as join would write it")
+    secret = {} if api_auth is None else {"api_auth_file": str(api_auth)}
+    base = parse_config(
+        {"peers": []} | (existing or {}) | own | secret, f"{path} as join would use it"
+    )
     addrs = [_via(addr) for addr in via]
     client = KuboClient.from_config(base, admin=True)
     try:
@@ -113,6 +118,12 @@ def join(
         ]
         data, added = _merged(path, existing, own, directory, members)
         config = parse_config(data, str(path))
+        if config.name in {peer.name for peer, _ in members}:
+            # The members would refuse the line that takes this one in: a name twice.
+            raise JoinConflict(
+                f"this member's name {config.name!r} ({path}, --name) is another member's in "
+                "the directory; nothing written: choose another with --name"
+            )
         peering = None
         if not dry_run:
             peering = _peer_with(client, [peer for peer, _ in members])
@@ -122,7 +133,7 @@ def join(
         entry = own_entry(client, config)
     finally:
         client.close()
-    return Joined(directory.consortium, added, data, path, peering, _inventory_line(entry), entry)
+    return Joined(directory.consortium, added, data, path, peering, inventory_line(entry), entry)
 
 
 def _read_config(path: Path) -> dict[str, Any] | None:
@@ -143,6 +154,8 @@ def _via(addr: str) -> str:
     """A --via address: a swarm address ending in /p2p/<peer ID>."""
     head, _, peer = addr.partition("/p2p/")
     try:
+        if not peer:
+            raise ValueError("has no /p2p/<peer ID> part")
         normalize_swarm_addr(head)
         if node_of(normalize_ipns_name(peer)) is None:
             raise ValueError("names no peer ID")
@@ -160,8 +173,10 @@ def _connect(client: KuboClient, addr: str) -> None:
     except KuboUnreachable:
         raise
     except KuboError as exc:
+        # Kubo lists each failed dial on a line of its own: the error is one line.
+        reason = " ".join(str(exc).split())
         raise DirectoryUnreachable(
-            f"--via {addr} did not answer ({exc}); check the address and peer ID, that the "
+            f"--via {addr} did not answer ({reason}); check the address and peer ID, that the "
             "member's swarm port is open to you, and that your node has the consortium's "
             "swarm key"
         ) from None
@@ -190,8 +205,9 @@ def _merged(
     config = parse_config(existing, str(path))
     if config.consortium != directory.consortium:
         raise JoinConflict(
-            f"{path} is a config of consortium {config.consortium!r}, the directory is "
-            f"{directory.consortium!r}'s; nothing written: join with a --config of its own"
+            f"{path} is a config of consortium {config.consortium!r}, the directory one of "
+            f"{directory.consortium!r}; nothing written: join with another --config (one a "
+            "consortium)"
         )
     mine = parse_config(existing | own, str(path))
     for key, flag in _OWN_FLAGS.items():
@@ -247,7 +263,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
         raise ConfigError(f"{path}: cannot be written ({exc.strerror})") from None
 
 
-def _inventory_line(entry: dict[str, Any]) -> str:
+def inventory_line(entry: dict[str, Any]) -> str:
     """``entry`` as one YAML list item of an inventory's consortium_peers."""
     return "- {" + ", ".join(f"{key}: {_yaml(value)}" for key, value in entry.items()) + "}"
 

@@ -89,6 +89,16 @@ def test_tag_keys_are_the_roles() -> None:
     assert defaults["ec2_member_data_volume_device"] == members.DATA_DEVICE
 
 
+def test_help_says_how_every_failure_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert (
+        "Every failure (a selection that matches no instance is one) is one line on stderr "
+        "and exit status 1; a usage error exits 2, Ctrl-C 130." in said
+    )
+
+
 def test_list_prints_an_aligned_table_of_this_consortium(
     ec2: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

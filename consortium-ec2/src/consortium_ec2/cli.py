@@ -1,8 +1,8 @@
 """The consortium-ec2 command: list and manage consortium members' EC2 instances.
 
-Members are selected by the tags the ec2_member role puts on them. Every failure, a
-selection that matches no instance among them, is one line on stderr and exit status 1
-(2 for a usage error, 130 after Ctrl-C).
+Members are selected by the tags the ec2_member role puts on them. Every failure (a
+selection that matches no instance is one) is one line on stderr and exit status 1; a
+usage error exits 2, Ctrl-C 130.
 """
 
 from __future__ import annotations

@@ -54,14 +54,19 @@ def b58decode(text: str) -> bytes:
     return _decode_positional(text, _BASE58_INDEX, 58, "1")
 
 
-def b58encode(data: bytes) -> str:
+def _encode_positional(data: bytes, alphabet: str) -> str:
+    """Encode as base58/base36 text: big-endian digits, zero bytes lead as zero digits."""
     number = int.from_bytes(data, "big")
     digits = []
     while number:
-        number, digit = divmod(number, 58)
-        digits.append(_BASE58_ALPHABET[digit])
+        number, digit = divmod(number, len(alphabet))
+        digits.append(alphabet[digit])
     leading = len(data) - len(data.lstrip(b"\x00"))
-    return "1" * leading + "".join(reversed(digits))
+    return alphabet[0] * leading + "".join(reversed(digits))
+
+
+def b58encode(data: bytes) -> str:
+    return _encode_positional(data, _BASE58_ALPHABET)
 
 
 # base32 (RFC 4648, lower case) -> the digits Python's int() reads in base 32: decoding a
@@ -169,6 +174,13 @@ def peer_id_text(key: CidKey) -> str:
     _version, pos = _read_varint(data, 0)
     _codec, pos = _read_varint(data, pos)
     return b58encode(data[pos:])
+
+
+def libp2p_key_text(peer_id: str) -> str:
+    """The CIDv1 libp2p-key form, in base36, of a base58btc peer ID (``Qm…``, ``12D3Koo…``):
+    what Kubo's ``key list -l --ipns-base base36`` prints, which no content CID can be.
+    ValueError when ``peer_id`` is not base58btc."""
+    return "k" + _encode_positional(bytes([1, LIBP2P_KEY]) + b58decode(peer_id), _BASE36_ALPHABET)
 
 
 def codec_name(codec: int) -> str:

@@ -85,12 +85,15 @@ def _read(client: KuboClient, config: Config, peer: Peer) -> MemberReport:
 def consortium_view(config: Config, state_dir: Path) -> View:
     """The view now: every peer's report read from the network, this member's holdings
     and the last possession checks from its state directory."""
+    store = StateDir(state_dir)
+    # Before any call: a state directory that cannot be read fails at once.
+    store.readable()
     client = KuboClient.from_config(config)
     try:
         own = own_content(client, config)
         reports = read_reports(client, config)
     finally:
         client.close()
-    found = figures(config, StateDir(state_dir).snapshot(config))
+    found = figures(config, store.snapshot(config))
     checks = member_checks(found.checks)
     return view(config, own, found.configured, reports, datetime.now(UTC), checks)

@@ -24,6 +24,7 @@ member's own content, which the checks sample) and ``sync.lock``.
 import base64
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -303,6 +304,7 @@ class StateDir:
         self.path = path
 
     def snapshot(self, config: Config) -> Snapshot:
+        self.readable()
         return Snapshot(
             {p.name: self.load(p.name, p.ipns) for p in config.peers},
             self.load_releases(),
@@ -319,7 +321,37 @@ class StateDir:
         """One sync (or forget) at a time on this directory."""
         return SyncLock(self.path / "sync.lock")
 
+    def _check(self, access: int, what: str) -> None:
+        """Say what is wrong with the directory itself: otherwise a file at its path, or a
+        directory this user cannot read, is reported as each file in it being unreadable,
+        with advice (move that file aside) that is wrong and risky there."""
+        use = "point state_dir (or --state-dir) at a directory this user can use"
+        try:
+            mode = self.path.stat().st_mode
+        except FileNotFoundError:
+            return  # nothing kept yet: it is made by the first run that writes
+        except NotADirectoryError:
+            raise StateError(
+                f"state directory {self.path} cannot exist: a path above it is a file; {use}"
+            ) from None
+        except OSError as exc:
+            raise StateError(
+                f"state directory {self.path} cannot be reached ({exc.strerror}); {use}"
+            ) from None
+        if not stat.S_ISDIR(mode):
+            raise StateError(f"state directory {self.path} is a file, not a directory; {use}")
+        if not os.access(self.path, access):
+            raise StateError(
+                f"state directory {self.path} is not {what} by this user; run the command "
+                "as the user the sync runs as, or fix the directory's owner"
+            )
+
+    def readable(self) -> None:
+        """StateError unless the directory is one this user can read, or is not there yet."""
+        self._check(os.R_OK | os.X_OK, "readable")
+
     def ensure(self) -> None:
+        self._check(os.R_OK | os.W_OK | os.X_OK, "readable and writable")
         try:
             (self.path / _PEERS).mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -63,6 +63,7 @@ def run_sync(
     store = StateDir(state_dir)
     sync = _Sync(config, store, dry_run, allow_mass_release, verify, list_all)
     if dry_run:
+        store.readable()
         return sync.run()
     store.ensure()
     with store.lock():
