@@ -342,3 +342,31 @@ def test_join_refuses_with_one_line_and_writes_nothing(
     assert len(run.err.splitlines()) == 1 and said in run.err, run.err
     assert run.out == ""
     assert config.read_text() == json.dumps(before) if before is not None else not config.exists()
+
+
+def test_join_sends_the_admin_secret_of_a_kubo_that_demands_one(
+    consortium: Consortium, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On alice's node, whose API takes tokens: join's calls need its admin secret, and
+    the sync's is refused them in one line."""
+    c = consortium
+    bob = c.founders[1]
+    admin = tmp_path / "admin-auth"
+    admin.write_text("bearer:" + c.alice.node.headers["Authorization"].removeprefix("Bearer "))
+    sync = tmp_path / "sync-auth"
+    sync.write_text(next(iter(SYNC_TOKEN)))
+    via = f"{bob.addr}/p2p/{bob.node.peer_id}"
+    config = tmp_path / "config.json"
+
+    runs = [
+        join(capsys, c, config, "--dry-run", "--json", "--api-auth-file", str(secret),
+             api=c.alice.node.api, via=via)
+        for secret in (admin, sync)
+    ]  # fmt: skip
+
+    assert runs[0].code == 0, runs[0].err
+    assert runs[0].json["added"] == ["bob", "carol"]
+    assert "api_auth_file" not in runs[0].json["config"]
+    assert runs[1].code == 2 and len(runs[1].err.splitlines()) == 1, runs[1].err
+    assert f"refused swarm/connect (HTTP 403) with the secret in {sync}" in runs[1].err
+    assert not config.exists()

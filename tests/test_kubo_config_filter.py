@@ -322,6 +322,7 @@ def test_the_filters_are_registered_under_their_names() -> None:
     assert peering.FilterModule().filters() == {
         "kubo_peering_address": peering.kubo_peering_address,
         "kubo_peering_entries": peering.kubo_peering_entries,
+        "kubo_peering_with_peers": peering.kubo_peering_with_peers,
     }
 
 

@@ -105,34 +105,78 @@ def test_the_other_members_become_peering_entries() -> None:
     ]
 
 
+def test_consortium_peers_with_addresses_become_peering_entries_once() -> None:
+    members_entries = peering.kubo_peering_entries(["alice"], IDENTITIES)
+    peers = [
+        "12D3KooWPlain",  # no addresses: a peer of the sync only
+        {"name": "dave", "ipns": "12D3KooWDave", "addrs": ["/ip4/198.51.100.4/tcp/4001"]},
+        {"name": "erin", "ipns": "/ipns/k51erin", "addrs": ["/dns4/erin.example.org/tcp/4001"]},
+        {"name": "frank", "ipns": "k51f", "peer_id": "12D3KooWF", "addrs": ["/ip4/1.2.3.4/tcp/1"]},
+        {"name": "gina", "ipns": "12D3KooWGina", "addrs": []},
+        # A member of the inventory listed again by hand keeps its own entry.
+        {"name": "alice", "ipns": "12D3KooWAlice", "addrs": ["/ip4/192.0.2.1/tcp/4001"]},
+    ]
+    assert peering.kubo_peering_with_peers(members_entries, peers) == members_entries + [
+        {"ID": "12D3KooWDave", "Addrs": ["/ip4/198.51.100.4/tcp/4001"]},
+        {"ID": "k51erin", "Addrs": ["/dns4/erin.example.org/tcp/4001"]},
+        {"ID": "12D3KooWF", "Addrs": ["/ip4/1.2.3.4/tcp/1"]},
+    ]
+    assert peering.kubo_peering_with_peers([], []) == []
+
+
 def test_the_other_members_become_config_json_peers() -> None:
     assert consortium_peers.consortium_member_peers(["alice", "carol"], IDENTITIES) == [
-        {"name": "alice", "ipns": "12D3KooWAlice"},
-        {"name": "carol", "ipns": "12D3KooWCarol"},
+        {"name": "alice", "ipns": "12D3KooWAlice", "addrs": ["/dns4/alice.example.org/tcp/4001"]},
+        {"name": "carol", "ipns": "12D3KooWCarol", "addrs": ["/ip4/198.51.100.9/tcp/4001"]},
     ]
+
+
+ALICE_ADDRS = IDENTITIES["alice"]["addresses"]
 
 
 def test_a_member_peer_names_its_report_once_the_report_key_is_known() -> None:
     identities = {
         "alice": IDENTITIES["alice"] | {"keys": {"report": "k51alice", "other": "k51other"}},
-        "bob": IDENTITIES["bob"] | {"keys": {}},
-        "carol": IDENTITIES["carol"],  # a record from before keys were recorded
+        # No addresses recorded: no addrs.
+        "bob": {"peer_id": "12D3KooWBob", "addresses": [], "keys": {}},
+        "carol": {"peer_id": "12D3KooWCarol"},  # a record from before keys were recorded
     }
     assert consortium_peers.consortium_member_peers(
         ["alice", "bob", "carol"], identities, "report"
     ) == [
-        {"name": "alice", "ipns": "12D3KooWAlice", "report": "k51alice"},
+        {"name": "alice", "ipns": "12D3KooWAlice", "report": "k51alice", "addrs": ALICE_ADDRS},
         {"name": "bob", "ipns": "12D3KooWBob"},
         {"name": "carol", "ipns": "12D3KooWCarol"},
     ]
     # A member of several hosts is named after the member, by the host that publishes for it.
     assert consortium_peers.consortium_member_peers(
         ["alice"], identities, None, {"Alice": ["alice", "alice-2"], "bob": ["bob"]}
-    ) == [{"name": "Alice", "ipns": "12D3KooWAlice"}]
+    ) == [{"name": "Alice", "ipns": "12D3KooWAlice", "addrs": ALICE_ADDRS}]
     # No report key (report_key null): no report named.
     assert consortium_peers.consortium_member_peers(["alice"], identities, None) == [
-        {"name": "alice", "ipns": "12D3KooWAlice"}
+        {"name": "alice", "ipns": "12D3KooWAlice", "addrs": ALICE_ADDRS}
     ]
+
+
+def test_joined_peers_already_listed_by_name_or_ipns_name_are_left_out() -> None:
+    listed = [
+        {"name": "alice", "ipns": "12D3KooWAlice"},  # a member of the inventory
+        "/ipns/12D3KooWPlain",
+        {"name": "dave", "ipns": "12D3KooWDave", "max_pins": 5},  # the operator's own line
+    ]
+    joined = [
+        {"name": "alice", "ipns": "12D3KooWAlice", "addrs": ["/ip4/192.0.2.1/tcp/4001"]},
+        {"name": "plain", "ipns": "12D3KooWPlain"},
+        {"name": "dave2", "ipns": "/ipns/12D3KooWDave"},
+        {"name": "erin", "ipns": "12D3KooWErin"},
+        {"name": "erin", "ipns": "12D3KooWErin2"},  # a name the directory repeats
+        {"name": "frank", "ipns": "12D3KooWFrank"},
+    ]
+    assert consortium_peers.consortium_new_peers(joined, listed) == [
+        {"name": "erin", "ipns": "12D3KooWErin"},
+        {"name": "frank", "ipns": "12D3KooWFrank"},
+    ]
+    assert consortium_peers.consortium_new_peers([], listed) == []
 
 
 def _slurped(secret: str, client: str | None = None) -> dict[str, Any]:
@@ -271,6 +315,42 @@ def test_the_consortium_role_names_a_member_whose_peer_id_is_unknown(tmp_path: P
     assert (returncode, messages) == (0, [])
 
 
+def test_the_consortium_role_names_bad_swarm_addresses_and_unpeerable_peers(
+    tmp_path: Path,
+) -> None:
+    alone = {"consortium_identities": {}, "consortium_peer_group": ""}
+    dave = {"name": "dave", "ipns": "12D3KooWDave", "addrs": ["/ip4/198.51.100.4/tcp/4001"]}
+    bad = ["203.0.113.7:4001", "/ip4/1.2.3.4/udp/1"]
+    returncode, messages = _consortium_preflight(
+        tmp_path,
+        alone | {"consortium_addrs": ["/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe"],
+                 "consortium_peers": [dave | {"addrs": bad}]},
+    )  # fmt: skip
+    assert returncode != 0
+    assert messages == [
+        "Swarm addresses are lists of /ip4|ip6|dns|dns4|dns6/HOST/tcp/PORT or .../udp/PORT/quic-v1,"
+        " without /p2p/... (/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe, 203.0.113.7:4001,"
+        " /ip4/1.2.3.4/udp/1): fix"
+        " consortium_addrs (default kubo_peering_addresses) or the addrs of consortium_peers"
+        ' (it is ["/ip4/203.0.113.10/tcp/4001/p2p/12D3KooWMe"]).'
+    ]
+    returncode, messages = _consortium_preflight(
+        tmp_path,
+        alone | {"consortium_addrs": ["/dns4/me.example.org/tcp/4001", "/ip6/::1/udp/4001/quic-v1"],
+                 "consortium_peers": [dave, {"name": "erin", "ipns": "erin.example.org",
+                                             "addrs": ["/ip4/198.51.100.5/tcp/4001"]}]},
+    )  # fmt: skip
+    assert returncode != 0
+    assert messages == [
+        "consortium_peers erin has addrs, so the kubo role keeps this node connected to it by its"
+        " peer ID: give its peer ID as ipns (12D3KooW..., k51...) or as peer_id, or drop its addrs."
+    ]
+    returncode, messages = _consortium_preflight(
+        tmp_path, alone | {"consortium_addrs": [], "consortium_peers": [dave, "12D3KooWPlain"]}
+    )
+    assert (returncode, messages) == (0, [])
+
+
 def test_the_filters_are_registered_under_their_names() -> None:
     assert members.FilterModule().filters() == {
         "kubo_group_members": members.kubo_group_members,
@@ -291,7 +371,8 @@ def test_the_filters_are_registered_under_their_names() -> None:
         "kubo_ipns_names": keys.kubo_ipns_names,
     }
     assert consortium_peers.FilterModule().filters() == {
-        "consortium_member_peers": consortium_peers.consortium_member_peers
+        "consortium_member_peers": consortium_peers.consortium_member_peers,
+        "consortium_new_peers": consortium_peers.consortium_new_peers,
     }
 
 

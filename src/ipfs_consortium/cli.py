@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--addr", action="append", default=[], metavar="MULTIADDR",
         help="a swarm address (no /p2p) at which the others dial this node (repeatable)",
     )  # fmt: skip
+    joining.add_argument(
+        "--api-auth-file", type=Path, metavar="FILE",
+        help="the secret of Kubo's admin API, as api_auth_file (default: the config's)",
+    )  # fmt: skip
     _flag(joining, "--dry-run", "connect and read the directory; write nothing, peer with nobody")
     _flag(joining, "--json", "print the result as JSON")
 
@@ -334,6 +338,7 @@ def _join(args: argparse.Namespace) -> int:
     result = join(
         args.directory, args.via, path or Path("config.json"),
         {"name": args.name, "addrs": args.addr}, chosen_api(args.api, os.environ), args.dry_run,
+        args.api_auth_file,
     )  # fmt: skip
     _print(json.dumps(result.to_json(), indent=2) if args.json else result.render())
     return EXIT_OK

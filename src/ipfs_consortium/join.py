@@ -90,15 +90,20 @@ def join(
     given: dict[str, Any],
     api: str | None,
     dry_run: bool,
+    api_auth: Path | None = None,
 ) -> Joined:
     """Join the consortium whose directory is ``name``, reached through ``via``; write
     ``path`` (unless ``dry_run``). ``given``: config keys from the command line (name,
     addrs), written where the file does not say them; ``api``: the Kubo to use, written
-    into a new file."""
+    into a new file; ``api_auth``: the file of its admin secret, never written (the
+    sync's secret is another), else the config's."""
     existing = _read_config(path)
     # Everything the command line says is checked before the first call to Kubo.
     own = {key: value for key, value in given.items() if value} | ({"api": api} if api else {})
-    base = parse_config({"peers": []} | (existing or {}) | own, f"{path} as join would write it")
+    secret = {} if api_auth is None else {"api_auth_file": str(api_auth)}
+    base = parse_config(
+        {"peers": []} | (existing or {}) | own | secret, f"{path} as join would use it"
+    )
     addrs = [_via(addr) for addr in via]
     client = KuboClient.from_config(base, admin=True)
     try:

@@ -1,6 +1,6 @@
 """The kubo role's peering: a member's default peering address (its DNS name where the
 inventory knows one, since a name still leads to the member after its IP address changes),
-and the other members as Peering.Peers entries."""
+and the other members and the consortium's peers with addresses as Peering.Peers entries."""
 
 from __future__ import annotations
 
@@ -38,6 +38,26 @@ def kubo_peering_entries(hosts: list[str], identities: dict[str, Any]) -> list[d
     return [{"ID": peer_id, "Addrs": addrs} for peer_id, addrs in addresses.items()]
 
 
+def kubo_peering_with_peers(
+    entries: list[dict[str, Any]], peers: list[Any]
+) -> list[dict[str, Any]]:
+    """``entries`` and a Peering.Peers entry for each of ``peers`` (the consortium role's
+    config.json peer entries) that is an object with ``addrs``: ID its ``peer_id``, else its
+    ``ipns`` name without /ipns/ (a member's peer ID, as the directory gives it), so that
+    one inventory line takes in a newcomer. A peer ID already among ``entries`` keeps its
+    entry: Kubo takes each peer once."""
+    merged = list(entries)
+    listed = {entry["ID"] for entry in entries}
+    for peer in peers:
+        if not isinstance(peer, dict) or not peer.get("addrs"):
+            continue
+        peer_id = peer.get("peer_id") or str(peer["ipns"]).removeprefix("/ipns/")
+        if peer_id not in listed:
+            listed.add(peer_id)
+            merged.append({"ID": peer_id, "Addrs": list(peer["addrs"])})
+    return merged
+
+
 class FilterModule:
     """Ansible entry point."""
 
@@ -45,4 +65,5 @@ class FilterModule:
         return {
             "kubo_peering_address": kubo_peering_address,
             "kubo_peering_entries": kubo_peering_entries,
+            "kubo_peering_with_peers": kubo_peering_with_peers,
         }
