@@ -22,7 +22,7 @@ import yaml
 
 from harness.kubonet import KuboNode, Net
 from ipfs_consortium.config import load_config, node_of
-from ipfs_consortium.directory import MAX_DIRECTORY_BYTES, Invitation, invite
+from ipfs_consortium.directory import DIRECTORY_PIN, MAX_DIRECTORY_BYTES, Invitation, invite
 from ipfs_consortium.ipfs.kubo import ADMIN_PATHS, RPC_PATHS, KuboClient
 from tests.conftest import REPORT_KEY, Run, mirrored, run_cli
 from tests.test_sync import content
@@ -232,6 +232,8 @@ def test_a_fresh_node_joins_with_one_command_and_holds_everyones_content_after_o
     taken_in = run_cli(capsys, "sync", "--config", str(tmp_path / "alice.json"), "--json")
     assert taken_in.code == 0, taken_in.err
     assert set(dave_cids) <= set(mirrored(alice.node))
+    # Her syncs keep the directory she published: its pin is none of the consortium's.
+    assert alice.node.recursive_pins()[c.invitation.cid] == DIRECTORY_PIN
 
 
 def test_join_adds_to_an_existing_config_only_the_members_it_lacks(
