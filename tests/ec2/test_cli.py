@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -97,6 +98,14 @@ def test_help_says_how_every_failure_ends(capsys: pytest.CaptureFixture[str]) ->
         "Every failure (a selection that matches no instance is one) is one line on stderr "
         "and exit status 1; a usage error exits 2, Ctrl-C 130." in said
     )
+    readme = (ROOT / "consortium-ec2" / "README.md").read_text()
+    assert _exit_statuses(said) == _exit_statuses(readme) == {1, 2, 130}
+
+
+def _exit_statuses(text: str) -> set[int]:
+    """The exit statuses a text gives: "exit status 1", "exit 2", "exits 2", "Ctrl-C 130"."""
+    found = re.findall(r"exit status (\d+)|exits? (\d+)|Ctrl-C (\d+)", " ".join(text.split()))
+    return {int(number) for match in found for number in match if number}
 
 
 def test_list_prints_an_aligned_table_of_this_consortium(
