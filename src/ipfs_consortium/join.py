@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import (
+    Config,
     Peer,
     node_of,
     normalize_ipns_name,
@@ -97,7 +98,8 @@ def join(
     addrs), written where the file does not say them; ``api``: the Kubo to use, written
     into a new file; ``api_auth``: the file of its admin secret, never written (the
     sync's secret is another), else the config's."""
-    existing = _read_config(path)
+    read = _read_config(path)
+    existing = None if read is None else read[0]
     # Everything the command line says is checked before the first call to Kubo.
     own = {key: value for key, value in given.items() if value} | ({"api": api} if api else {})
     secret = {} if api_auth is None else {"api_auth_file": str(api_auth)}
@@ -116,7 +118,7 @@ def join(
             for peer, entry in zip(directory.members, directory.entries, strict=True)
             if peer.peer_id != node
         ]
-        data, added = _merged(path, existing, own, directory, members)
+        data, added = _merged(path, read, own, directory, members)
         config = parse_config(data, str(path))
         if config.name in {peer.name for peer, _ in members}:
             # The members would refuse the line that takes this one in: a name twice.
@@ -136,8 +138,9 @@ def join(
     return Joined(directory.consortium, added, data, path, peering, inventory_line(entry), entry)
 
 
-def _read_config(path: Path) -> dict[str, Any] | None:
-    """The config.json at ``path`` as it is written, validated; None when there is none."""
+def _read_config(path: Path) -> tuple[dict[str, Any], Config] | None:
+    """The config.json at ``path`` as it is written, and as it reads; None when there is
+    none."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -145,9 +148,9 @@ def _read_config(path: Path) -> dict[str, Any] | None:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
     data = decode_json(raw, str(path), ConfigError)
-    parse_config(data, str(path))
+    config = parse_config(data, str(path))
     assert isinstance(data, dict)  # parse_config refuses anything else
-    return data
+    return data, config
 
 
 def _via(addr: str) -> str:
@@ -189,20 +192,21 @@ def _identity(peer: Peer) -> str:
 
 def _merged(
     path: Path,
-    existing: dict[str, Any] | None,
+    read: tuple[dict[str, Any], Config] | None,
     own: dict[str, Any],
     directory: Directory,
     members: list[tuple[Peer, dict[str, Any]]],
 ) -> tuple[dict[str, Any], list[str]]:
-    """config.json with the members as peers, and the names of those added. A new file
-    takes the directory's settings; an existing one gains the members it lacks and the
-    keys of ``own`` it does not say, and JoinConflict where it says otherwise."""
-    if existing is None:
+    """config.json with the members as peers, and the names of those added; ``read`` is
+    the file as written and as it reads (None: no file). A new file takes the directory's
+    settings; an existing one gains the members it lacks and the keys of ``own`` it does
+    not say, and JoinConflict where it says otherwise."""
+    if read is None:
         quotas = {"max_pins": directory.max_pins, "max_bytes": directory.max_bytes}
         data = {"consortium": directory.consortium} | own | quotas
         data["peers"] = [entry for _, entry in members]
         return data, [peer.name for peer, _ in members]
-    config = parse_config(existing, str(path))
+    existing, config = read
     if config.consortium != directory.consortium:
         raise JoinConflict(
             f"{path} is a config of consortium {config.consortium!r}, the directory one of "
